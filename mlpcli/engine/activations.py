@@ -1,0 +1,102 @@
+"""Activation ops h(a), applied elementwise to a layer's pre-activations.
+
+Where h' is cheaper from the output than from the input (sigmoid, tanh) the
+op keeps the output. The exponentials are arranged so that no intermediate
+overflows: a pre-activation of ±1000 gives an exact 0 or 1, never a warning.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlpcli.engine.node import Op
+from mlpcli.engine.ops import Relu
+
+__all__ = ["Identity", "LeakyRelu", "Relu", "Sigmoid", "Softplus", "Tanh", "sigmoid", "softplus"]
+
+
+def sigmoid(a: np.ndarray) -> np.ndarray:
+    """σ(a) = 1 / (1 + e⁻ᵃ), evaluated without overflow for any a.
+
+    With e = e^{−|a|} ∈ (0, 1]: σ(a) = 1/(1 + e) for a ≥ 0 and e/(1 + e) for a < 0.
+    """
+    with np.errstate(under="ignore"):  # e^{-|a|} → 0 is the right answer for large |a|
+        e = np.exp(-np.abs(a))
+    out = 1.0 / (1.0 + e)
+    np.multiply(out, e, out=out, where=a < 0)
+    return out
+
+
+def softplus(a: np.ndarray) -> np.ndarray:
+    """ln(1 + eᵃ) = max(a, 0) + ln(1 + e^{−|a|}), finite for any a."""
+    with np.errstate(under="ignore"):
+        return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+
+
+class Identity(Op):
+    """h(a) = a (linear outputs). Models skip it; it exists so the name is a real op."""
+
+    __slots__ = ()
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        return a
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (grad,)
+
+
+class LeakyRelu(Op):
+    """h(a) = a for a > 0, α·a otherwise; h'(a) = 1 or α (α at the kink)."""
+
+    __slots__ = ("slope", "a")
+
+    def __init__(self, slope: float = 0.01) -> None:
+        self.slope = slope
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        self.a = a
+        return np.where(a > 0, a, a * self.slope)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (np.where(self.a > 0, grad, grad * self.slope),)
+
+
+class Sigmoid(Op):
+    """h(a) = σ(a) (the logistic function); h'(a) = σ(a)(1 − σ(a))."""
+
+    __slots__ = ("out",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        self.out = sigmoid(a)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        s = self.out
+        return (grad * s * (1 - s),)
+
+
+class Tanh(Op):
+    """h(a) = tanh(a); h'(a) = 1 − tanh²(a)."""
+
+    __slots__ = ("out",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        self.out = np.tanh(a)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        t = self.out
+        return (grad * (1 - t * t),)
+
+
+class Softplus(Op):
+    """h(a) = ln(1 + eᵃ), a smooth ReLU; h'(a) = σ(a)."""
+
+    __slots__ = ("a",)
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        self.a = a
+        return softplus(a)
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (grad * sigmoid(self.a),)

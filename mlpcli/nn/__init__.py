@@ -1,0 +1,25 @@
+"""Neural-network pieces on the engine: layers, activations, losses, regularizers, φ(x), MLP."""
+
+from mlpcli.nn.activations import ACTIVATIONS, activate
+from mlpcli.nn.features import FEATURES, BasisFunctions, Standardizer
+from mlpcli.nn.layers import INITIALIZERS, Linear
+from mlpcli.nn.losses import LOSSES, Loss
+from mlpcli.nn.model import MLP
+from mlpcli.nn.objective import error
+from mlpcli.nn.regularizers import REGULARIZERS, Regularizer
+
+__all__ = [
+    "ACTIVATIONS",
+    "FEATURES",
+    "INITIALIZERS",
+    "LOSSES",
+    "MLP",
+    "REGULARIZERS",
+    "BasisFunctions",
+    "Linear",
+    "Loss",
+    "Regularizer",
+    "Standardizer",
+    "activate",
+    "error",
+]

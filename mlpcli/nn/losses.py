@@ -1,0 +1,158 @@
+"""Losses by the names the config uses, with their target encodings and decision rules.
+
+A loss decides three things the network itself does not (DESIGN §3):
+
+* how many output nodes a task needs: two classes use one output node,
+  K > 2 classes use K (cross-entropy always uses one per class);
+* how class indices become targets: t ∈ {0, 1} (squared error, binary
+  cross-entropy), t ∈ {−1, +1} (binary hinge), one-hot rows (squared error
+  and binary cross-entropy with K > 2), or the class index itself
+  (cross-entropy, multi-class hinge);
+* how outputs become a predicted class (argmax for K outputs; for one output
+  logit > 0, or output > 0.5 for squared error) and, where the loss defines
+  them, class probabilities.
+
+Class indices are positions in the sorted list of distinct training labels.
+"""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import numpy as np
+
+from mlpcli.engine import (
+    BinaryCrossEntropy,
+    Hinge,
+    MulticlassHinge,
+    Node,
+    Op,
+    SoftmaxCrossEntropy,
+    SquaredError,
+    sigmoid,
+)
+
+
+def one_hot(classes: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
+    """(N,) class indices -> (N, n_classes) rows with a single 1."""
+    out = np.zeros((len(classes), n_classes), dtype=dtype)
+    out[np.arange(len(classes)), classes] = 1
+    return out
+
+
+def softmax(a: np.ndarray) -> np.ndarray:
+    """Row-wise softmax of (N, K) logits, shifted by the row maximum so nothing overflows."""
+    z = a - a.max(axis=1, keepdims=True)
+    with np.errstate(under="ignore"):
+        e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Loss:
+    """Base class: one loss function and how it reads targets and outputs."""
+
+    name: ClassVar[str]
+    #: Tasks the loss makes sense for.
+    tasks: ClassVar[tuple[str, ...]] = ("classification",)
+    #: Output activations the model may apply before this loss (DESIGN §3).
+    output_activations: ClassVar[tuple[str, ...]] = ("identity",)
+    #: Whether :meth:`probabilities` gives class probabilities.
+    gives_probabilities: ClassVar[bool] = False
+
+    def n_outputs(self, n_classes: int) -> int:
+        """Output nodes for ``n_classes`` classes: 1 for two, else one per class."""
+        return 1 if n_classes == 2 else n_classes
+
+    def encode(self, classes: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
+        """(N,) class indices -> the target array the loss op compares outputs with."""
+        if n_classes == 2:
+            return (classes == 1).astype(dtype)[:, None]
+        return one_hot(classes, n_classes, dtype)
+
+    def op(self, targets: np.ndarray) -> Op:
+        """The graph op computing (1/N) Σ_n L(t_n, y_n) for these targets."""
+        raise NotImplementedError
+
+    def __call__(self, outputs: Node, targets: np.ndarray) -> Node:
+        return self.op(targets)(outputs)
+
+    def predict(self, outputs: np.ndarray) -> np.ndarray:
+        """(N, K) outputs -> (N,) class indices."""
+        if outputs.shape[1] == 1:
+            return (outputs[:, 0] > 0).astype(np.intp)
+        return outputs.argmax(axis=1)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray | None:
+        """(N, K) outputs -> (N, n_classes) class probabilities, or None."""
+        return None
+
+
+class SquaredErrorLoss(Loss):
+    """½ Σ_k (y_k − t_k)²: regression, or classification with 0/1 (one-hot) targets."""
+
+    name = "squared_error"
+    tasks = ("regression", "classification")
+    output_activations = ("identity", "sigmoid", "tanh")
+
+    def op(self, targets: np.ndarray) -> Op:
+        return SquaredError(targets)
+
+    def predict(self, outputs: np.ndarray) -> np.ndarray:
+        if outputs.shape[1] == 1:
+            return (outputs[:, 0] > 0.5).astype(np.intp)
+        return outputs.argmax(axis=1)
+
+
+class BinaryCrossEntropyLoss(Loss):
+    """−(t ln σ(y) + (1−t) ln(1−σ(y))) on logits; one-vs-rest for K > 2 classes."""
+
+    name = "binary_cross_entropy"
+    gives_probabilities = True
+
+    def op(self, targets: np.ndarray) -> Op:
+        return BinaryCrossEntropy(targets)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        p = sigmoid(outputs)
+        if outputs.shape[1] == 1:
+            return np.concatenate([1 - p, p], axis=1)
+        return p  # K independent one-vs-rest probabilities
+
+
+class HingeLoss(Loss):
+    """max(0, 1 − t·y), t ∈ {−1, +1}; Weston–Watkins Σ_{j≠t} max(0, 1 + y_j − y_t) for K > 2."""
+
+    name = "hinge"
+
+    def encode(self, classes: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
+        if n_classes == 2:
+            return np.where(classes == 1, 1, -1).astype(dtype)[:, None]
+        return classes.astype(np.intp)
+
+    def op(self, targets: np.ndarray) -> Op:
+        return Hinge(targets) if targets.ndim == 2 else MulticlassHinge(targets)
+
+
+class CrossEntropyLoss(Loss):
+    """−ln softmax(y)_t with one output node per class."""
+
+    name = "cross_entropy"
+    gives_probabilities = True
+
+    def n_outputs(self, n_classes: int) -> int:
+        return n_classes
+
+    def encode(self, classes: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
+        return classes.astype(np.intp)
+
+    def op(self, targets: np.ndarray) -> Op:
+        return SoftmaxCrossEntropy(targets)
+
+    def probabilities(self, outputs: np.ndarray) -> np.ndarray:
+        return softmax(outputs)
+
+
+#: The config's ``loss`` values.
+LOSSES: dict[str, type[Loss]] = {
+    cls.name: cls for cls in (SquaredErrorLoss, BinaryCrossEntropyLoss, HingeLoss, CrossEntropyLoss)
+}

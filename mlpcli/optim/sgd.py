@@ -1,0 +1,79 @@
+"""Stochastic gradient descent, with optional (Nesterov) momentum.
+
+Plain SGD:          w ← w − η g
+Momentum (μ > 0):   v ← μ v + g;   w ← w − η v
+Nesterov:           v ← μ v + g;   w ← w − η (g + μ v)
+
+the same update rules as ``torch.optim.SGD`` (dampening 0), so the two give
+the same trajectories from the same start. The optimizer sees only
+parameters and their gradients; bad settings are refused when it is built.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from mlpcli.engine import Node
+
+
+class SGD:
+    """SGD over a fixed list of parameter nodes.
+
+    Parameters
+    ----------
+    params : sequence of Node
+        Updated in place (``value`` arrays keep their identity and dtype).
+    lr : float
+        η > 0; a schedule may change it per step through :meth:`step`.
+    momentum : float
+        μ ∈ [0, 1).
+    nesterov : bool
+        Use the Nesterov look-ahead form (needs μ > 0).
+    """
+
+    def __init__(
+        self, params: Sequence[Node], lr: float, momentum: float = 0.0, nesterov: bool = False
+    ) -> None:
+        if not (math.isfinite(lr) and lr > 0):
+            raise ValueError(f"learning rate must be a finite number > 0, got {lr}")
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0:
+            raise ValueError("nesterov momentum needs momentum > 0")
+        self.params = list(params)
+        self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
+        self.velocity = [np.zeros_like(p.value) for p in self.params] if momentum else []
+
+    def zero_grad(self) -> None:
+        for p in self.params:
+            p.grad = None
+
+    def step(self, lr: float | None = None) -> None:
+        """Apply one update with the gradients currently held by the parameters."""
+        lr = self.lr if lr is None else lr
+        if not self.momentum:
+            for p in self.params:
+                if p.grad is not None:
+                    p.value -= lr * p.grad
+            return
+        mu = self.momentum
+        for p, v in zip(self.params, self.velocity):
+            if p.grad is None:
+                continue
+            v *= mu
+            v += p.grad
+            if self.nesterov:
+                p.value -= lr * (p.grad + mu * v)
+            else:
+                p.value -= lr * v
+
+    def state(self) -> dict[str, np.ndarray]:
+        """Buffers needed to resume exactly: one velocity per parameter."""
+        return {f"velocity.{i}": v for i, v in enumerate(self.velocity)}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for i, v in enumerate(self.velocity):
+            v[...] = state[f"velocity.{i}"]
