@@ -22,6 +22,8 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from mlpcli.engine import Node, no_grad
+from mlpcli.nn.activations import activate
+from mlpcli.nn.objective import Objective
 
 EPS = 1e-6
 ATOL = 1e-5
@@ -177,3 +179,38 @@ def check_op(
 
 def all_passed(results: Sequence[TensorCheck]) -> bool:
     return all(r.passed for r in results)
+
+
+def check_model(
+    objective: Objective,
+    x: np.ndarray,
+    targets: np.ndarray,
+    *,
+    max_entries: int | None = None,
+    rng: np.random.Generator | None = None,
+    nodes: bool = False,
+) -> list[TensorCheck]:
+    """Check ∂E/∂w for every parameter of ``objective.model`` on one batch (float64).
+
+    With ``nodes=True`` also check ∂E/∂h for the output h of every layer
+    (hidden activations and the network outputs y), each probed as a leaf
+    from which the rest of the network is recomputed.
+    """
+    rng = rng if rng is not None else np.random.default_rng(0)
+    model = objective.model
+    results = check_gradients(
+        lambda: objective(x, targets).total, model.parameters(), max_entries=max_entries, rng=rng
+    )
+    if nodes:
+        h = x
+        for i, (layer, act) in enumerate(zip(model.layers, model.activations)):
+            with no_grad():
+                h = activate(act, layer(Node(h))).value
+            leaf = Node(h.copy(), requires_grad=True, name=f"layers.{i}.output")
+            results += check_gradients(
+                lambda leaf=leaf, i=i: objective(leaf, targets, start=i + 1).total,
+                [leaf],
+                max_entries=max_entries,
+                rng=rng,
+            )
+    return results

@@ -1,19 +1,31 @@
-"""The ``mlp`` command line: thin commands that parse, call the library and render."""
+"""The ``mlp`` command line: thin commands that parse, call the library and render.
+
+Every command module imports only typer and the standard library at the top;
+the engine and numpy load inside the command that needs them, so
+``mlp --help`` starts fast.
+"""
 
 from __future__ import annotations
 
 import typer
 
 from mlpcli import __version__
+from mlpcli.cli.evaluate import eval_, predict
+from mlpcli.cli.gradcheck import gradcheck
+from mlpcli.cli.train import train
 
 app = typer.Typer(
     name="mlp",
     help="Train and understand multi-layer perceptrons from YAML config files.\n\n"
-    "Example:  mlp --version",
+    "Example:  mlp train configs/quickstart.yaml && mlp eval runs/quickstart-1",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+app.command("train")(train)
+app.command("eval")(eval_)
+app.command("predict")(predict)
+app.command("gradcheck")(gradcheck)
 
 
 def _version(value: bool) -> None:

@@ -5,7 +5,7 @@ from mlpcli.nn.features import FEATURES, BasisFunctions, Standardizer
 from mlpcli.nn.layers import INITIALIZERS, Linear
 from mlpcli.nn.losses import LOSSES, Loss
 from mlpcli.nn.model import MLP
-from mlpcli.nn.objective import error
+from mlpcli.nn.objective import Objective, error
 from mlpcli.nn.regularizers import REGULARIZERS, Regularizer
 
 __all__ = [
@@ -18,6 +18,7 @@ __all__ = [
     "BasisFunctions",
     "Linear",
     "Loss",
+    "Objective",
     "Regularizer",
     "Standardizer",
     "activate",

@@ -102,9 +102,14 @@ class MLP:
             x = self.basis(x)
         return x
 
-    def forward(self, h: Node) -> Node:
-        """Prepared inputs (N, D') -> outputs y (N, n_outputs), recorded in the graph."""
-        for layer, activation in zip(self.layers, self.activations):
+    def forward(self, h: Node, start: int = 0) -> Node:
+        """Prepared inputs (N, D') -> outputs y (N, n_outputs), recorded in the graph.
+
+        With ``start=i``, ``h`` is the input of layer i (the output of layer
+        i − 1) and only layers i, i+1, … run: gradient checks use it to probe
+        ∂E/∂h at every depth.
+        """
+        for layer, activation in zip(self.layers[start:], self.activations[start:]):
             h = activate(activation, layer(h))
         return h
 

@@ -9,12 +9,60 @@ unbiased estimate of it, so the same λ means the same model at any batch size.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 
 from mlpcli.engine import Node
 from mlpcli.nn.losses import Loss
 from mlpcli.nn.model import MLP
 from mlpcli.nn.regularizers import Regularizer
+
+
+class Evaluation(NamedTuple):
+    """The nodes of one forward pass: E, its data term, and the network outputs y."""
+
+    total: Node
+    data: Node
+    outputs: Node
+
+
+class Objective:
+    """E as a function of a batch, for one model, loss and regularizer.
+
+    Parameters
+    ----------
+    n_train : int
+        N, the training-set size the penalty is divided by.
+    include_bias : bool
+        Penalize biases too (by default only weight matrices are).
+    """
+
+    def __init__(
+        self,
+        model: MLP,
+        loss: Loss,
+        regularizer: Regularizer | None = None,
+        n_train: int = 1,
+        include_bias: bool = False,
+    ) -> None:
+        self.model, self.loss, self.regularizer = model, loss, regularizer
+        self.n_train, self.include_bias = n_train, include_bias
+        self.penalized = model.parameters() if include_bias else model.weights()
+
+    def __call__(self, x: np.ndarray | Node, targets: np.ndarray, start: int = 0) -> Evaluation:
+        """Forward pass on prepared inputs ``x`` (|B|, D') and encoded ``targets``.
+
+        ``x`` may be a node, and ``start`` a later layer (see :meth:`MLP.forward`).
+        """
+        outputs = self.model.forward(x if isinstance(x, Node) else Node(x), start)
+        data = self.loss(outputs, targets)
+        total = data
+        if self.regularizer is not None:
+            penalty = self.regularizer.penalty(self.penalized, self.n_train)
+            if penalty is not None:
+                total = data + penalty
+        return Evaluation(total, data, outputs)
 
 
 def error(
@@ -26,15 +74,6 @@ def error(
     n_train: int | None = None,
     include_bias: bool = False,
 ) -> Node:
-    """E on one batch of prepared inputs ``x`` (|B|, D') and encoded ``targets``.
-
-    ``n_train`` is N, the training-set size the penalty is divided by
-    (defaults to |B|, i.e. batch mode). Returns the scalar node E.
-    """
-    e = loss(model.forward(Node(x)), targets)
-    if regularizer is not None:
-        penalized = model.parameters() if include_bias else model.weights()
-        penalty = regularizer.penalty(penalized, n_train or len(x))
-        if penalty is not None:
-            e = e + penalty
-    return e
+    """The scalar node E on one batch; ``n_train`` defaults to the batch size (batch mode)."""
+    objective = Objective(model, loss, regularizer, n_train or len(x), include_bias)
+    return objective(x, targets).total

@@ -1,0 +1,124 @@
+"""What every command shares: options, the error boundary, JSON output, signals.
+
+Imports stay light here (no numpy, no engine): ``mlp --help`` must start fast.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import math
+import os
+import signal
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from mlpcli.errors import MlpError
+
+if TYPE_CHECKING:
+    from rich.console import Console
+
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set",
+        metavar="KEY=VALUE",
+        help="Override a config field, the value read as YAML (repeatable): "
+        "--set train.lr=0.05 --set model.hidden=[64,64]",
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else there.")
+]
+QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No human output on stderr.")]
+DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+
+
+def console(quiet: bool = False) -> Console:
+    """The human-output console: stderr, plain lines when stderr is not a terminal."""
+    from rich.console import Console
+
+    return Console(stderr=True, quiet=quiet, highlight=False, soft_wrap=True)
+
+
+def _finite(value: Any) -> Any:
+    """JSON has no NaN or infinity: they become null."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_finite(v) for v in value]
+    return value
+
+
+def emit_json(document: Any) -> None:
+    """Write exactly one JSON document (and a newline) to stdout."""
+    sys.stdout.write(json.dumps(_finite(document), allow_nan=False) + "\n")
+    sys.stdout.flush()
+
+
+@contextlib.contextmanager
+def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
+    """The CLI's one error boundary: a library error becomes one message and its exit code."""
+    try:
+        yield
+    except MlpError as e:
+        if debug:
+            raise
+        _fail(str(e), e.exit_code, as_json)
+    except OSError as e:  # permissions, full disk: name the file
+        if debug:
+            raise
+        where = f"{e.filename}: " if e.filename else ""
+        _fail(f"{where}{e.strerror or e}", 2, as_json)
+
+
+def _fail(message: str, code: int, as_json: bool) -> None:
+    from rich.text import Text
+
+    console().print(Text("error: ", style="bold red") + Text(message))
+    if as_json:
+        emit_json({"error": message, "exit_code": code})
+    raise typer.Exit(code)
+
+
+class StopFlag:
+    """SIGINT/SIGTERM handler: the first signal asks training to stop after the current
+    step (state is saved); a second one exits at once (files stay intact: every write is
+    atomic). Call the instance to ask whether a stop was requested."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+        self.previous: dict[int, Any] = {}
+
+    def __call__(self) -> bool:
+        return self.signum is not None
+
+    def _handle(self, signum: int, frame: object) -> None:
+        if self.signum is not None:
+            os._exit(128 + signum)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + (self.signum or signal.SIGINT)
+
+    def __enter__(self) -> StopFlag:
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            self.previous[sig] = signal.signal(sig, self._handle)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for sig, handler in self.previous.items():
+            signal.signal(sig, handler)
+
+
+def existing_path(path: Path, what: str) -> Path:
+    if not path.exists():
+        raise MlpError(f"{path}: no such {what}")
+    return path

@@ -1,0 +1,294 @@
+"""Rich renderings for humans, on stderr: config summary, epoch rows, result tables."""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mlpcli.evaluate import METRIC
+
+if TYPE_CHECKING:
+    from mlpcli.experiment import Experiment
+    from mlpcli.gradcheck import TensorCheck
+    from mlpcli.runs import RunDir, RunResult
+    from mlpcli.train import EpochRecord
+
+#: Epoch rows shown for a long run (plus the first and the last).
+ROWS = 20
+
+
+def num(x: float | None, digits: int = 4) -> str:
+    if x is None:
+        return "-"
+    if isinstance(x, float) and not math.isfinite(x):
+        return str(x)
+    return f"{x:.{digits}g}"
+
+
+def pct(x: float | None) -> str:
+    return "-" if x is None else f"{100 * x:.2f}%"
+
+
+def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
+    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
+    table.add_column(style="bold")
+    table.add_column()
+    for k, v in rows:
+        table.add_row(k, v)
+    return table
+
+
+def describe_lr(exp: Experiment) -> str:
+    lr = exp.config.train.lr
+    extra = {k: v for k, v in lr.model_dump().items() if k not in ("schedule", "initial")}
+    if lr.schedule == "constant":
+        return f"{lr.initial:g}"
+    return f"{lr.initial:g}, {lr.schedule} " + ", ".join(f"{k}={v}" for k, v in extra.items())
+
+
+def describe_batch(exp: Experiment) -> str:
+    b = exp.config.train.batch
+    if b.mode == "batch":
+        return f"batch (all {len(exp.train)} examples, 1 step/epoch)"
+    if b.mode == "stochastic":
+        return f"stochastic (1 example, {len(exp.train)} steps/epoch)"
+    text = f"minibatch of {b.size}"
+    if b.growth:
+        g = b.growth
+        text += f", ×{g.factor:g} every {g.every} epochs up to {g.max or len(exp.train)}"
+    return text
+
+
+def describe_regularizer(exp: Experiment) -> str:
+    r = exp.config.regularizer
+    if r.type == "none":
+        return "none"
+    lams = f"λ₁={r.lambda_l1:g}, λ₂={r.lambda_l2:g}" if r.type == "elastic" else f"λ={r.lam:g}"
+    return f"{r.type} ({lams}{', biases too' if r.include_bias else ''})"
+
+
+def network_table(exp: Experiment) -> Table:
+    model = exp.model
+    table = Table(title="Network", title_justify="left")
+    for name, justify in (
+        ("layer", "left"),
+        ("W shape", "right"),
+        ("activation", "left"),
+        ("parameters", "right"),
+    ):
+        table.add_column(name, justify=justify)
+    if model.basis is not None:
+        table.add_row(
+            f"φ {model.basis.name}",
+            f"{model.n_inputs} → {model.layers[0].in_features}",
+            "fixed",
+            "0",
+        )
+    for layer, act in zip(model.layers, model.activations):
+        n = layer.weight.value.size + layer.bias.value.size
+        table.add_row(
+            layer.weight.name.rsplit(".", 1)[0],
+            f"{layer.out_features} × {layer.in_features}",
+            act,
+            f"{n:,}",
+        )
+    total = sum(p.value.size for p in model.parameters())
+    table.add_row("total", "", "", f"{total:,}", style="bold")
+    return table
+
+
+class TrainingDisplay:
+    """Prints the run summary, one row per (selected) epoch, and the result table."""
+
+    def __init__(self, console: Console) -> None:
+        self.console = console
+        self.progress = None
+        self.task = None
+        self.every = 1
+        self.metric = "accuracy"
+        self.last_printed = 0
+
+    def start(self, exp: Experiment, run: RunDir) -> None:
+        c = self.console
+        d = exp.config.data
+        self.metric = METRIC[exp.task]
+        epochs = exp.config.train.epochs
+        self.every = max(1, math.ceil(epochs / ROWS))
+        sizes = f"{len(exp.train)} train"
+        if exp.validation is not None:
+            sizes += f", {len(exp.validation)} validation"
+        if exp.test is not None:
+            sizes += f", {len(exp.test)} test"
+        task = exp.task
+        if exp.classes is not None:
+            task += f", {len(exp.classes)} classes"
+        opt = exp.config.train.optimizer
+        optimizer = "SGD" + (f", momentum {opt.momentum:g}" if opt.momentum else "")
+        optimizer += ", Nesterov" if opt.nesterov else ""
+        rows = [
+            ("run", str(run.path)),
+            (
+                "data",
+                f"{sizes}; {exp.model.n_inputs} features; {task}"
+                + ("; standardized" if d.standardize else ""),
+            ),
+            ("loss", exp.config.loss),
+            ("regularizer", describe_regularizer(exp)),
+            ("optimizer", optimizer),
+            ("batches", describe_batch(exp)),
+            ("learning rate", describe_lr(exp)),
+            ("epochs", str(epochs)),
+            ("dtype / seed", f"{exp.config.dtype} / {exp.config.seed}"),
+        ]
+        c.print(_kv_table("Training", rows))
+        c.print(network_table(exp))
+        header = (
+            f"{'epoch':>7} {'train loss':>11} {'val loss':>11} {'train ' + self.metric[:3]:>10} "
+            f"{'val ' + self.metric[:3]:>10} {'lr':>9} {'batch':>7} {'time':>8}"
+        )
+        c.print(Text(header, style="bold"))
+        if c.is_terminal and not c.quiet:
+            from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
+
+            self.progress = Progress(
+                TextColumn("epoch {task.completed}/{task.total}"),
+                BarColumn(),
+                TimeRemainingColumn(),
+                console=c,
+                transient=True,
+            )
+            self.progress.start()
+            self.task = self.progress.add_task("train", total=epochs)
+
+    def _row(self, r: EpochRecord) -> Text:
+        value = pct if self.metric == "accuracy" else num
+        return Text(
+            f"{r.epoch:>7} {num(r.train_loss):>11} {num(r.val_loss):>11} "
+            f"{value(r.train_metric):>10} {value(r.val_metric):>10} {r.lr:>9.3g} "
+            f"{r.batch_size:>7} {r.seconds:>7.2f}s"
+        )
+
+    def epoch(self, record: EpochRecord) -> None:
+        if self.progress is not None:
+            self.progress.update(self.task, completed=record.epoch)
+        self.latest = record
+        if record.epoch == 1 or record.epoch % self.every == 0:
+            self.console.print(self._row(record))
+            self.last_printed = record.epoch
+
+    def stop(self) -> None:
+        if self.progress is not None:
+            self.progress.stop()
+            self.progress = None
+
+    def finish(self, result: RunResult) -> None:
+        self.stop()
+        st = result.state
+        if st.history and st.history[-1].epoch != self.last_printed:
+            self.console.print(self._row(st.history[-1]))
+        s = result.summary or {}
+        m = s.get("metric", self.metric)
+        value = pct if m == "accuracy" else num
+        rows = [
+            (
+                "stopped",
+                {
+                    "completed": "completed all epochs",
+                    "early_stopping": "early stopping",
+                    "interrupted": "interrupted",
+                    "diverged": "diverged",
+                }.get(st.stop_reason, str(st.stop_reason)),
+            ),
+            ("epochs / steps", f"{st.epoch} / {st.step}"),
+            ("wall time", f"{st.elapsed:.2f}s"),
+        ]
+        final = s.get("final") or {}
+        if final:
+            rows.append(
+                ("train loss / " + m, f"{num(final['train_loss'])} / {value(final['train_' + m])}")
+            )
+            if final.get("val_loss") is not None:
+                rows.append(
+                    ("val loss / " + m, f"{num(final['val_loss'])} / {value(final['val_' + m])}")
+                )
+        best = s.get("best")
+        if best and best.get("restored"):
+            rows.append(
+                (
+                    "best epoch",
+                    f"{best['epoch']} ({best['metric']} {num(best['value'])}), weights restored",
+                )
+            )
+        if s.get("test"):
+            rows.append(("test loss / " + m, f"{num(s['test']['loss'])} / {value(s['test'][m])}"))
+        rows.append(("saved", str(result.run.path)))
+        self.console.print(_kv_table("Result", rows))
+
+
+def eval_tables(console: Console, report: dict) -> None:
+    rows = [
+        ("data", str(report["data"])),
+        ("examples", str(report["n"])),
+        ("loss", num(report["loss"], 6)),
+    ]
+    if "accuracy" in report:
+        rows.append(("accuracy", pct(report["accuracy"])))
+    else:
+        rows += [
+            ("MSE", num(report["mse"], 6)),
+            ("MAE", num(report["mae"], 6)),
+            ("R²", num(report["r2"], 6)),
+        ]
+    console.print(_kv_table("Evaluation", rows))
+    if "per_class" not in report:
+        return
+    per = Table(title="Per class", title_justify="left")
+    for col in ("class", "precision", "recall", "F1", "support"):
+        per.add_column(col, justify="left" if col == "class" else "right")
+    for c in report["per_class"]:
+        per.add_row(
+            str(c["class"]),
+            f"{c['precision']:.3f}",
+            f"{c['recall']:.3f}",
+            f"{c['f1']:.3f}",
+            str(c["support"]),
+        )
+    console.print(per)
+    cm = Table(
+        title="Confusion matrix (rows: true class, columns: predicted)", title_justify="left"
+    )
+    cm.add_column("")
+    names = [str(c["class"]) for c in report["per_class"]]
+    for name in names:
+        cm.add_column(name, justify="right")
+    for name, row in zip(names, report["confusion_matrix"]):
+        cm.add_row(name, *(str(v) for v in row))
+    console.print(cm)
+
+
+def gradcheck_table(console: Console, results: list[TensorCheck], source: str) -> None:
+    table = Table(title=f"Gradient check: {source}", title_justify="left")
+    for col, justify in (
+        ("tensor", "left"),
+        ("shape", "right"),
+        ("checked", "right"),
+        ("max abs err", "right"),
+        ("max rel err", "right"),
+        ("pass", "center"),
+    ):
+        table.add_column(col, justify=justify)
+    for r in results:
+        mark = Text("✓", style="green") if r.passed else Text("✗", style="bold red")
+        table.add_row(
+            r.name,
+            "×".join(map(str, r.shape)) or "scalar",
+            f"{r.checked}/{r.size}",
+            f"{r.max_abs_error:.2e}",
+            f"{r.max_rel_error:.2e}",
+            mark,
+        )
+    console.print(table)

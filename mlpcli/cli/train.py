@@ -1,0 +1,108 @@
+"""``mlp train``: train a network from a config file into a run directory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.text import Text
+
+from mlpcli.cli.common import (
+    DebugOption,
+    JsonOption,
+    QuietOption,
+    SetOption,
+    StopFlag,
+    console,
+    emit_json,
+    reported_errors,
+)
+from mlpcli.errors import ConfigError
+
+
+def train(
+    config: Annotated[
+        Path | None, typer.Argument(help="YAML config file (optional with --resume).")
+    ] = None,
+    set_: SetOption = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Run directory (default runs/<config>-<n>).")
+    ] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Overwrite an existing run in --out.")
+    ] = False,
+    init_from: Annotated[
+        Path | None,
+        typer.Option(
+            "--init-from", help="Start from the weights of a model file or run directory."
+        ),
+    ] = None,
+    resume: Annotated[
+        Path | None,
+        typer.Option("--resume", help="Continue a stopped run (only train.epochs may change)."),
+    ] = None,
+    json_: JsonOption = False,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Train the network a config describes, into a run directory.
+
+    Writes config.yaml, model.safetensors, metrics.csv, summary.json and the
+    state for --resume. Exit 0 done, 2 bad config or data, 3 diverged,
+    130/143 interrupted (state saved).
+
+    Example:  mlp train configs/quickstart.yaml --set train.epochs=50 --out runs/quick
+    """
+    with reported_errors(debug, json_):
+        from mlpcli.cli.render import TrainingDisplay
+        from mlpcli.config import load_config
+        from mlpcli.runs import train_new, train_resume
+
+        display = TrainingDisplay(console(quiet))
+        with StopFlag() as stop:
+            try:
+                if resume is not None:
+                    if out is not None or init_from is not None or force:
+                        raise ConfigError(
+                            "--resume continues a run in place: drop --out, --init-from and --force"
+                        )
+                    result = train_resume(
+                        resume,
+                        set_ or [],
+                        config,
+                        on_start=display.start,
+                        on_epoch=display.epoch,
+                        should_stop=stop,
+                    )
+                else:
+                    if config is None:
+                        raise ConfigError("missing CONFIG: mlp train CONFIG (or --resume RUN_DIR)")
+                    cfg = load_config(config, set_ or [])
+                    result = train_new(
+                        cfg,
+                        config.stem,
+                        out=out,
+                        force=force,
+                        init=init_from,
+                        on_start=display.start,
+                        on_epoch=display.epoch,
+                        should_stop=stop,
+                    )
+            finally:
+                display.stop()
+        display.finish(result)
+        document = {"run_dir": str(result.run.path), **result.summary}
+        reason = result.state.stop_reason
+        if reason == "diverged":
+            display.console.print(Text("error: ", style="bold red") + Text(result.error))
+        elif reason == "interrupted":
+            display.console.print(
+                f"interrupted: state saved; continue with  mlp train --resume {result.run.path}"
+            )
+        if json_:
+            emit_json(document)
+        if reason == "diverged":
+            raise typer.Exit(3)
+        if reason == "interrupted":
+            raise typer.Exit(stop.exit_code)

@@ -1,0 +1,162 @@
+"""Checks across fields, and the resolved config: every default filled in, paths absolute.
+
+The resolved config is what a run saves as ``config.yaml`` and in its model
+file: reloading it gives the same run, from any working directory.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mlpcli.config.loading import Problems
+from mlpcli.config.schema import Config
+from mlpcli.nn.losses import LOSSES
+
+DEFAULT_BATCH_SIZE = 32
+DEFAULT_NORMAL_STD = 0.01
+
+
+def task_of(config: Config) -> str:
+    """``data.task``, or regression for squared_error and classification for the other losses."""
+    if config.data.task:
+        return config.data.task
+    return "regression" if config.loss == "squared_error" else "classification"
+
+
+def check(config: Config, problems: Problems) -> None:
+    """Add every cross-field problem of a schema-valid config to ``problems``."""
+    data, model, reg, train = config.data, config.model, config.regularizer, config.train
+    task = task_of(config)
+    loss = LOSSES[config.loss]
+    if data.validation is not None and data.validation_split is not None:
+        problems.add(
+            ("data", "validation_split"), "give data.validation or data.validation_split, not both"
+        )
+    if task not in loss.tasks:
+        problems.add(
+            ("loss",),
+            f"{config.loss} is for {' or '.join(loss.tasks)}, but the task is {task}; "
+            "use squared_error for regression",
+        )
+    if model.output_activation not in loss.output_activations:
+        problems.add(
+            ("model", "output_activation"),
+            f"{config.loss} needs one of {', '.join(loss.output_activations)} "
+            f"(its own squashing is part of the loss), got {model.output_activation!r}",
+        )
+    if isinstance(model.activation, list) and len(model.activation) != len(model.hidden):
+        problems.add(
+            ("model", "activation"),
+            f"{len(model.activation)} activations for {len(model.hidden)} hidden layers",
+        )
+    init = model.init
+    if not isinstance(init, str) and init.std is not None and init.name != "normal":
+        problems.add(("model", "init", "std"), f"only for init normal, not {init.name}")
+
+    needs = {
+        "none": (),
+        "l1": ("lambda",),
+        "l2": ("lambda",),
+        "elastic": ("lambda_l1", "lambda_l2"),
+    }[reg.type]
+    given = {"lambda": reg.lam, "lambda_l1": reg.lambda_l1, "lambda_l2": reg.lambda_l2}
+    for key, value in given.items():
+        if key in needs and value is None:
+            problems.add(("regularizer", key), f"required for type {reg.type}")
+        elif key not in needs and value is not None:
+            where = f"type {reg.type} takes " + (", ".join(needs) if needs else "no λ")
+            problems.add(("regularizer", key), f"not used: {where}")
+
+    batch = train.batch
+    if batch.mode != "minibatch":
+        if batch.size is not None:
+            problems.add(
+                ("train", "batch", "size"),
+                f"only for mode minibatch (mode {batch.mode} "
+                f"uses {'the whole training set' if batch.mode == 'batch' else '1'})",
+            )
+        if batch.growth is not None:
+            problems.add(("train", "batch", "growth"), "only for mode minibatch")
+    elif batch.growth is not None and batch.growth.max is not None:
+        if batch.growth.max < (batch.size or DEFAULT_BATCH_SIZE):
+            problems.add(("train", "batch", "growth", "max"), "must be ≥ train.batch.size")
+    if train.optimizer.nesterov and train.optimizer.momentum == 0:
+        problems.add(("train", "optimizer", "nesterov"), "needs momentum > 0")
+    stop = train.early_stopping
+    if stop is not None:
+        if data.validation is None and data.validation_split is None:
+            problems.add(
+                ("train", "early_stopping"),
+                "needs validation data: set data.validation or data.validation_split",
+            )
+        wrong = {"classification": "val_mse", "regression": "val_accuracy"}[task]
+        if stop.metric == wrong:
+            problems.add(("train", "early_stopping", "metric"), f"{wrong} is not a {task} metric")
+
+
+def _absolute_source(source: Any, base: Path) -> Any:
+    """A data source with its file paths made absolute (relative ones are from ``base``)."""
+    if source is None:
+        return None
+    if isinstance(source, str):
+        source = {"path": source}
+    source = dict(source)
+    for key in ("path", "images", "labels"):
+        if key in source:
+            source[key] = str((base / Path(source[key]).expanduser()).resolve())
+    return source
+
+
+def resolve(config: Config, base_dir: Path) -> Config:
+    """Fill in the defaults that depend on other fields and make data paths absolute."""
+    d = config.model_dump(mode="json", by_alias=True)
+    d["data"]["task"] = task_of(config)
+    for key in ("train", "validation", "test"):
+        d["data"][key] = _absolute_source(d["data"][key], base_dir)
+    if isinstance(d["model"]["init"], str):
+        d["model"]["init"] = {"name": d["model"]["init"]}
+    if d["model"]["init"]["name"] == "normal" and d["model"]["init"]["std"] is None:
+        d["model"]["init"]["std"] = DEFAULT_NORMAL_STD
+    if isinstance(d["model"]["activation"], str):
+        d["model"]["activation"] = [d["model"]["activation"]] * len(d["model"]["hidden"])
+    if isinstance(d["train"]["lr"], (int, float)):
+        d["train"]["lr"] = {"schedule": "constant", "initial": d["train"]["lr"]}
+    batch = d["train"]["batch"]
+    if batch["mode"] == "minibatch" and batch["size"] is None:
+        batch["size"] = DEFAULT_BATCH_SIZE
+    return Config.model_validate(d)
+
+
+def to_yaml(config: Config) -> str:
+    """The config as YAML that :func:`mlpcli.config.load_config` reads back to an equal Config."""
+    data = config.model_dump(mode="json", by_alias=True)
+    return yaml.safe_dump(data, sort_keys=False, default_flow_style=None, allow_unicode=True)
+
+
+def to_json(config: Config) -> str:
+    return json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
+
+
+#: Fields that may differ between a run and its resumption.
+RESUMABLE_CHANGES = {("train", "epochs")}
+
+
+def flatten(d: Any, prefix: tuple = ()) -> dict[tuple, Any]:
+    """{path: leaf value} of nested dicts/lists."""
+    if isinstance(d, dict):
+        return {k: v for key, val in d.items() for k, v in flatten(val, (*prefix, key)).items()}
+    if isinstance(d, list) and d and all(isinstance(v, dict) for v in d):
+        return {k: v for i, val in enumerate(d) for k, v in flatten(val, (*prefix, i)).items()}
+    return {prefix: d}
+
+
+def fingerprint(config: Config) -> str:
+    """A hash of everything that decides the trained weights, except the epoch count."""
+    flat = flatten(config.model_dump(mode="json", by_alias=True))
+    kept = {".".join(map(str, k)): v for k, v in flat.items() if k not in RESUMABLE_CHANGES}
+    return hashlib.sha256(json.dumps(kept, sort_keys=True).encode()).hexdigest()[:16]

@@ -1,0 +1,304 @@
+"""The config schema: pydantic models, ``extra="forbid"`` at every level.
+
+Every name a config may use (activations, losses, initializers, basis
+functions, regularizers, generators, schedules) is taken from, or checked
+against, the registry that implements it, so the schema cannot drift from
+the code. Non-finite numbers are refused everywhere (``allow_inf_nan=False``).
+
+A complete config, every field at its default unless required::
+
+    seed: 0                     # one seed for init, splits, generators and shuffling
+    dtype: float32              # float64 for exactness (gradcheck always uses float64)
+    data:
+      train: datasets/moons.csv # a path (relative to this file), {path: ..},
+                                # {images: .., labels: ..} (IDX) or {generator: moons, ...}
+      validation: null          # another source, or:
+      validation_split: null    # a fraction held out (stratified for classification)
+      test: null
+      target: null              # CSV target column (default: the last one)
+      features: null            # CSV feature columns (default: all the others)
+      task: null                # classification | regression (default: from the loss)
+      standardize: true         # x -> (x - mean) / std, fitted on the training split
+    model:
+      hidden: []                # hidden layer sizes; [] is the perceptron
+      activation: relu          # one name, or one per hidden layer
+      output_activation: identity
+      init: he                  # he | xavier | zeros | {name: normal, std: 0.01}
+      features: null            # basis functions φ(x), e.g. {type: polynomial, degree: 2}
+    loss: cross_entropy
+    regularizer: {type: none}   # {type: l2, lambda: 1e-3} or
+                                # {type: elastic, lambda_l1: 1e-4, lambda_l2: 1e-3}
+    train:
+      epochs: 100
+      batch: {mode: minibatch, size: 32, growth: null}
+      lr: 0.1                   # or {schedule: step, initial: 0.1, factor: 0.5, every: 10}
+      optimizer: {name: sgd, momentum: 0.0, nesterov: false}
+      shuffle: true
+      early_stopping: null      # {metric: val_loss, patience: 10, restore_best: true}
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Annotated, Any, Literal, Union, get_type_hints
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    Tag,
+    create_model,
+)
+
+from mlpcli.data.batching import BATCH_MODES
+from mlpcli.data.synthetic import GENERATORS
+from mlpcli.nn.activations import ACTIVATIONS
+from mlpcli.nn.layers import INITIALIZERS
+from mlpcli.nn.losses import LOSSES
+from mlpcli.nn.regularizers import REGULARIZERS
+
+
+class Strict(BaseModel):
+    """Base of every config section: unknown keys and non-finite numbers are errors."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+
+
+def _names(registry: dict) -> Any:
+    """Literal['a', 'b', ...] of a registry's keys, in registry order."""
+    return Literal[tuple(registry)]
+
+
+def one_or_list(item: Any) -> Any:
+    """``item`` or a list of them; errors are reported for the branch the value took."""
+    return Annotated[
+        Union[Annotated[item, Tag("one")], Annotated[list[item], Tag("many")]],  # noqa: UP007
+        Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
+    ]
+
+
+def value_or_section(value: Any, section: Any) -> Any:
+    """A scalar shorthand or a full mapping (``lr: 0.1`` or ``lr: {schedule: step, ...}``)."""
+    return Annotated[
+        Union[Annotated[value, Tag("value")], Annotated[section, Tag("section")]],  # noqa: UP007
+        Discriminator(lambda v: "section" if isinstance(v, (dict, BaseModel)) else "value"),
+    ]
+
+
+ActivationName = _names(ACTIVATIONS)
+LossName = _names(LOSSES)
+InitName = _names(INITIALIZERS)
+PositiveInt = Annotated[int, Field(ge=1)]
+Fraction = Annotated[float, Field(gt=0, lt=1)]
+
+# -- data ---------------------------------------------------------------------
+
+
+class FileSource(Strict):
+    """A CSV (.csv, .txt) or NPZ (.npz) file; paths are relative to the config file."""
+
+    path: str
+
+
+class IdxSource(Strict):
+    """MNIST-style IDX files (raw or .gz): images (N, rows, cols) and labels (N,)."""
+
+    images: str
+    labels: str
+
+
+def _generator_model(name: str, fn) -> type[Strict]:
+    """A config model whose fields are the generator's keyword parameters and types."""
+    hints = get_type_hints(fn)
+    fields: dict[str, Any] = {"generator": (Literal[name], ...)}
+    for param in list(inspect.signature(fn).parameters.values())[1:]:  # after rng
+        fields[param.name] = (hints[param.name], param.default)
+    return create_model(f"Generator_{name}", __base__=Strict, **fields)
+
+
+GENERATOR_MODELS = {name: _generator_model(name, fn) for name, fn in GENERATORS.items()}
+GeneratorSource = Annotated[
+    Union[tuple(Annotated[m, Tag(n)] for n, m in GENERATOR_MODELS.items())],  # noqa: UP007
+    Field(discriminator="generator"),
+]
+
+
+def _source_kind(value: Any) -> str | None:
+    if isinstance(value, str):
+        return "path"
+    if isinstance(value, dict):
+        if "generator" in value:
+            return "generator"
+        if "images" in value or "labels" in value:
+            return "idx"
+        return "file"
+    if isinstance(value, BaseModel):
+        return {FileSource: "file", IdxSource: "idx"}.get(type(value), "generator")
+    return None
+
+
+Source = Annotated[
+    Union[  # noqa: UP007
+        Annotated[str, Tag("path")],
+        Annotated[FileSource, Tag("file")],
+        Annotated[IdxSource, Tag("idx")],
+        Annotated[GeneratorSource, Tag("generator")],
+    ],
+    Discriminator(
+        _source_kind,
+        custom_error_type="source",
+        custom_error_message="expected a file path, {path: ...}, {images: ..., labels: ...} "
+        "or {generator: ...}",
+    ),
+]
+#: Loc entries pydantic adds for union branches; error messages drop them.
+UNION_TAGS = frozenset({"file", "idx", "generator", *GENERATORS, "one", "many", "value", "section"})
+
+
+class DataConfig(Strict):
+    train: Source
+    validation: Source | None = None
+    validation_split: Fraction | None = None
+    test: Source | None = None
+    target: one_or_list(str) | None = None
+    features: list[str] | None = None
+    task: Literal["classification", "regression"] | None = None
+    standardize: bool = True
+
+
+# -- model --------------------------------------------------------------------
+
+
+class InitConfig(Strict):
+    name: InitName = "he"
+    std: Annotated[float, Field(gt=0)] | None = None  # for normal only (default 0.01)
+
+
+class PolynomialFeatures(Strict):
+    type: Literal["polynomial"]
+    degree: Annotated[int, Field(ge=1, le=10)] = 2
+    interactions: bool = True  # cross terms x_i·x_j; False keeps only powers x_i^k
+
+
+class RBFFeatures(Strict):
+    type: Literal["rbf"]
+    n_centers: PositiveInt = 10  # centers drawn from the training inputs
+    sigma: Annotated[float, Field(gt=0)] = 1.0  # width of each Gaussian bump
+
+
+class FourierFeatures(Strict):
+    type: Literal["fourier"]
+    n_frequencies: PositiveInt = 10  # random frequency vectors Ω ~ N(0, scale²)
+    scale: Annotated[float, Field(gt=0)] = 1.0
+    frequencies: list[list[float]] | None = None  # or give Ω (one row per frequency)
+
+
+FeaturesConfig = Annotated[
+    Union[PolynomialFeatures, RBFFeatures, FourierFeatures],  # noqa: UP007
+    Field(discriminator="type"),
+]
+
+
+class ModelConfig(Strict):
+    hidden: list[PositiveInt] = []
+    activation: one_or_list(ActivationName) = "relu"
+    output_activation: ActivationName = "identity"
+    init: value_or_section(InitName, InitConfig) = "he"
+    features: FeaturesConfig | None = None
+
+
+# -- regularizer --------------------------------------------------------------
+
+NonNegative = Annotated[float, Field(ge=0)]
+
+
+class RegularizerConfig(Strict):
+    type: _names(REGULARIZERS) = "none"
+    lam: NonNegative | None = Field(None, alias="lambda")  # for l1 and l2
+    lambda_l1: NonNegative | None = None  # for elastic
+    lambda_l2: NonNegative | None = None  # for elastic
+    include_bias: bool = False
+
+
+# -- training -----------------------------------------------------------------
+
+
+class GrowthConfig(Strict):
+    factor: Annotated[float, Field(gt=1)] = 2.0  # multiply the batch size by this...
+    every: PositiveInt = 5  # ...every this many epochs...
+    max: PositiveInt | None = None  # ...up to this size (default: the training set)
+
+
+class BatchConfig(Strict):
+    mode: Literal[BATCH_MODES] = "minibatch"
+    size: PositiveInt | None = None  # minibatch only (default 32)
+    growth: GrowthConfig | None = None  # minibatch only
+
+
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+class ConstantLR(Strict):
+    schedule: Literal["constant"]
+    initial: PositiveFloat
+
+
+class StepLR(Strict):
+    schedule: Literal["step"]
+    initial: PositiveFloat
+    factor: Annotated[float, Field(gt=0, le=1)] = 0.5  # η ← factor·η ...
+    every: PositiveInt = 10  # ... every this many epochs (or steps)
+    unit: Literal["epoch", "step"] = "epoch"
+
+
+class ExponentialLR(Strict):
+    schedule: Literal["exponential"]
+    initial: PositiveFloat
+    gamma: Annotated[float, Field(gt=0, le=1)] = 0.95  # η_t = initial·γ^t
+    unit: Literal["epoch", "step"] = "epoch"
+
+
+class InverseTimeLR(Strict):
+    schedule: Literal["inverse_time"]
+    initial: PositiveFloat
+    decay: NonNegative = 0.01  # η_t = initial / (1 + decay·t)
+    unit: Literal["epoch", "step"] = "epoch"
+
+
+LRConfig = Annotated[
+    Union[ConstantLR, StepLR, ExponentialLR, InverseTimeLR],  # noqa: UP007
+    Field(discriminator="schedule"),
+]
+
+
+class OptimizerConfig(Strict):
+    name: Literal["sgd"] = "sgd"
+    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
+    nesterov: bool = False
+
+
+class EarlyStoppingConfig(Strict):
+    metric: Literal["val_loss", "val_accuracy", "val_mse"] = "val_loss"
+    patience: PositiveInt = 10  # epochs without improvement before stopping
+    min_delta: NonNegative = 0.0  # smaller changes do not count as improvement
+    restore_best: bool = True  # end with the best epoch's weights
+
+
+class TrainConfig(Strict):
+    epochs: PositiveInt = 100
+    batch: BatchConfig = BatchConfig()
+    lr: value_or_section(PositiveFloat, LRConfig) = 0.1
+    optimizer: OptimizerConfig = OptimizerConfig()
+    shuffle: bool = True
+    early_stopping: EarlyStoppingConfig | None = None
+
+
+class Config(Strict):
+    seed: Annotated[int, Field(ge=0)] = 0
+    dtype: Literal["float32", "float64"] = "float32"
+    data: DataConfig
+    model: ModelConfig = ModelConfig()
+    loss: LossName = "cross_entropy"
+    regularizer: RegularizerConfig = RegularizerConfig()
+    train: TrainConfig = TrainConfig()

@@ -1,0 +1,1 @@
+"""Datasets: loaders (CSV, NPZ, IDX), built-in generators, preprocessing and batching."""

@@ -1,0 +1,64 @@
+"""Batch modes: how many examples each gradient step sees, epoch by epoch.
+
+* ``batch``: every training example in every step (one step per epoch) —
+  the gradient of the normalized error exactly;
+* ``stochastic``: one example per step (N steps per epoch);
+* ``minibatch``: ``size`` examples per step, the last batch of an epoch
+  holding the remainder; with ``growth``, the size is multiplied by
+  ``factor`` every ``every`` epochs up to ``max`` (start noisy and cheap,
+  end precise — the lecture's advice).
+
+Batches are gathered with ``np.take(..., out=)`` into buffers allocated once
+per batch size, so an epoch never copies the dataset.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+BATCH_MODES = ("batch", "stochastic", "minibatch")
+
+
+@dataclass(frozen=True)
+class BatchSchedule:
+    """Batch size as a function of the (0-based) epoch, for a training set of ``n`` examples."""
+
+    mode: str
+    n: int
+    size: int | None = None
+    growth_factor: float | None = None
+    growth_every: int | None = None
+    growth_max: int | None = None
+
+    def size_at(self, epoch: int) -> int:
+        if self.mode == "batch":
+            return self.n
+        if self.mode == "stochastic":
+            return 1
+        size = self.size
+        if self.growth_factor:
+            size = int(size * self.growth_factor ** (epoch // self.growth_every))
+            size = min(size, self.growth_max or self.n)
+        return max(1, min(size, self.n))
+
+    def steps_at(self, epoch: int) -> int:
+        return math.ceil(self.n / self.size_at(epoch))
+
+
+class Gather:
+    """Copies the rows of one batch into a reused buffer: ``buffer[:k] = source[rows]``."""
+
+    def __init__(self, source: np.ndarray) -> None:
+        self.source = source
+        self.buffer: np.ndarray | None = None
+
+    def __call__(self, rows: np.ndarray) -> np.ndarray:
+        k = len(rows)
+        if self.buffer is None or len(self.buffer) < k:
+            self.buffer = np.empty((k, *self.source.shape[1:]), dtype=self.source.dtype)
+        out = self.buffer[:k]
+        np.take(self.source, rows, axis=0, out=out)
+        return out

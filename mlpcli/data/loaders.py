@@ -1,0 +1,337 @@
+"""Loaders for CSV, NPZ and IDX files, refusing bad data with the file, line and column.
+
+* CSV: a header row, then one example per line; ``#`` comments and blank
+  lines are skipped. The target is the last column unless named; the
+  features are all the other columns unless listed.
+* NPZ: arrays ``x`` (N, D) and ``y`` (N,) or (N, K), optionally ``x_test``
+  and ``y_test``; read with ``allow_pickle=False``, so nothing in the file is
+  ever executed.
+* IDX: the format of MNIST and Fashion-MNIST (raw or ``.gz``): an image file
+  (N, rows, cols) flattened to rows and scaled to [0, 1], and a label file.
+
+Messages follow scikit-learn's wording where it has one ("Input contains
+NaN", "X has 3 features, but the model expects 2").
+"""
+
+from __future__ import annotations
+
+import csv
+import difflib
+import gzip
+import zipfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from mlpcli.data.dataset import Dataset
+from mlpcli.errors import DataError
+
+
+def _check_file(path: Path) -> None:
+    if not path.exists():
+        raise DataError(f"{path}: no such file")
+    if not path.is_file():
+        raise DataError(f"{path}: is a directory, not a data file")
+    if path.stat().st_size == 0:
+        raise DataError(f"{path}: the file is empty")
+
+
+def check_finite(x: np.ndarray, data: Dataset, names: list[str] | None = None) -> None:
+    """Raise naming the first row and column holding NaN or ±inf."""
+    bad = ~np.isfinite(x)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        kind = "NaN" if np.isnan(x[row, col]) else "infinity"
+        names = names or data.feature_names
+        raise DataError(
+            f"{data.source}: Input contains {kind} ({data.where(int(row))}, column '{names[col]}')"
+        )
+
+
+# -- CSV ----------------------------------------------------------------------
+
+
+def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, text) of every line that is neither blank nor a ``#`` comment."""
+    with open(path, encoding="utf-8", newline="") as f:
+        for number, line in enumerate(f, 1):
+            stripped = line.strip()
+            if stripped and not stripped.startswith("#"):
+                yield number, line
+
+
+def _split(line: str) -> list[str]:
+    # Plain numeric lines (almost all) split on commas; quoted ones go through csv.
+    if '"' in line:
+        return next(csv.reader([line]))
+    return line.rstrip("\r\n").split(",")
+
+
+def _read_header(path: Path) -> tuple[int, list[str], Iterator[tuple[int, str]]]:
+    lines = _data_lines(path)
+    try:
+        number, header = next(lines)
+    except StopIteration:
+        raise DataError(f"{path}: the file has no header row and no data") from None
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    names = [name.strip() for name in _split(header)]
+    if len(set(names)) != len(names):
+        dup = next(n for n in names if names.count(n) > 1)
+        raise DataError(f"{path}, line {number}: the header names column '{dup}' twice")
+    return number, names, lines
+
+
+def csv_columns(path: str | Path) -> list[str]:
+    """The column names in a CSV file's header row."""
+    path = Path(path)
+    _check_file(path)
+    return _read_header(path)[1]
+
+
+def _column_index(path: Path, names: list[str], wanted: str, role: str) -> int:
+    if wanted in names:
+        return names.index(wanted)
+    close = difflib.get_close_matches(wanted, names, n=1)
+    hint = f"; did you mean '{close[0]}'?" if close else ""
+    raise DataError(
+        f"{path}: {role} column '{wanted}' not found (columns: {', '.join(names)}){hint}"
+    )
+
+
+def load_csv(
+    path: str | Path,
+    *,
+    target: str | list[str] | None = None,
+    features: list[str] | None = None,
+    dtype: np.dtype | type = np.float32,
+    target_required: bool = True,
+) -> Dataset:
+    """Read a CSV file with a header row.
+
+    Parameters
+    ----------
+    target : str or list of str, optional
+        Target column name(s); default the last column.
+    features : list of str, optional
+        Feature columns, in this order; default every other column.
+    dtype : float dtype
+        Of the returned inputs (parsed directly into it: no float64 copy).
+    target_required : bool
+        False for prediction inputs: a missing target column is then fine
+        (``y`` is None) and, with no ``features``, every column is a feature.
+
+    Returns
+    -------
+    Dataset
+        ``x`` (N, D) finite floats; ``y`` (N,) strings for one target column
+        (converted later to class labels or numbers), (N, K) strings for several.
+    """
+    path = Path(path)
+    _check_file(path)
+    header_line, names, lines = _read_header(path)
+    targets = [names[-1]] if target is None else [target] if isinstance(target, str) else target
+    if not target_required:
+        targets = [t for t in targets if t in names] if target is not None else []
+    target_idx = [_column_index(path, names, t, "target") for t in targets]
+    if features is None:
+        feature_idx = [i for i in range(len(names)) if i not in target_idx]
+    else:
+        feature_idx = [_column_index(path, names, f, "feature") for f in features]
+    if not feature_idx:
+        raise DataError(f"{path}: no feature columns besides the target")
+
+    # One streaming pass checks the shape of every row and records where rows sit,
+    # before the fast C parser reads the numbers.
+    row_lines = []
+    try:
+        for number, line in lines:
+            n = len(_split(line))
+            if n != len(names):
+                raise DataError(
+                    f"{path}, line {number}: expected {len(names)} columns like the header, "
+                    f"found {n}"
+                )
+            row_lines.append(number)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    if not row_lines:
+        raise DataError(f"{path}: the file has a header but no data rows")
+    line_numbers = np.asarray(row_lines, dtype=np.int64)
+    del row_lines
+
+    read = dict(delimiter=",", comments="#", skiprows=header_line, ndmin=2, quotechar='"')
+    try:
+        x = np.loadtxt(path, usecols=feature_idx, dtype=dtype, **read)
+    except ValueError:
+        _raise_bad_number(path, names, feature_idx, line_numbers)
+        raise
+    y = None
+    if target_idx:
+        y = np.char.strip(np.loadtxt(path, usecols=target_idx, dtype=str, **read))
+        y = y[:, 0] if len(target_idx) == 1 else y
+    data = Dataset(
+        x=x,
+        y=y,
+        feature_names=[names[i] for i in feature_idx],
+        target_names=targets,
+        source=str(path),
+        line_of_row=lambda row: int(line_numbers[row]),
+    )
+    check_finite(x, data)
+    return data
+
+
+def _raise_bad_number(path: Path, names: list[str], columns: list[int], line_numbers) -> None:
+    """Find the first feature cell that is not a number and raise naming it."""
+    wanted = set(line_numbers.tolist())
+    for number, line in _data_lines(path):
+        if number not in wanted:
+            continue
+        cells = _split(line)
+        for i in columns:
+            try:
+                float(cells[i])
+            except ValueError:
+                raise DataError(
+                    f"{path}, line {number}, column '{names[i]}': "
+                    f"could not convert {cells[i].strip()!r} to a number"
+                ) from None
+
+
+# -- NPZ ----------------------------------------------------------------------
+
+
+def load_npz(
+    path: str | Path, *, dtype: np.dtype | type = np.float32
+) -> tuple[Dataset, Dataset | None]:
+    """Read arrays ``x``, ``y`` (and ``x_test``, ``y_test`` if present) from an .npz file.
+
+    Returns the training dataset and the test dataset or None. Object arrays
+    are refused: loading them would mean unpickling code from the file.
+    """
+    path = Path(path)
+    _check_file(path)
+    try:
+        archive = np.load(path, allow_pickle=False)
+    except (ValueError, OSError, zipfile.BadZipFile, EOFError) as e:
+        raise DataError(f"{path}: not a readable .npz archive ({e})") from None
+    if not isinstance(archive, np.lib.npyio.NpzFile):
+        raise DataError(f"{path}: a single .npy array, not an .npz archive with 'x' and 'y'")
+    with archive:
+        keys = set(archive.files)
+        for key in ("x", "y"):
+            if key not in keys:
+                raise DataError(f"{path}: no array '{key}' (arrays: {', '.join(sorted(keys))})")
+
+        def get(key: str) -> np.ndarray:
+            try:
+                return archive[key]
+            except ValueError as e:
+                if "allow_pickle" in str(e) or "Object arrays" in str(e):
+                    raise DataError(
+                        f"{path}: array '{key}' holds Python objects; refusing to unpickle it"
+                    ) from None
+                raise DataError(f"{path}: array '{key}' is unreadable ({e})") from None
+            except (OSError, zipfile.BadZipFile, EOFError) as e:
+                raise DataError(f"{path}: array '{key}' is unreadable ({e})") from None
+
+        train = _npz_dataset(path, get("x"), get("y"), "x", "y", dtype)
+        test = None
+        if "x_test" in keys or "y_test" in keys:
+            if not {"x_test", "y_test"} <= keys:
+                raise DataError(f"{path}: has one of 'x_test'/'y_test' but not both")
+            test = _npz_dataset(path, get("x_test"), get("y_test"), "x_test", "y_test", dtype)
+    return train, test
+
+
+def _npz_dataset(
+    path: Path, x: np.ndarray, y: np.ndarray, xname: str, yname: str, dtype
+) -> Dataset:
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"{path}: array '{xname}' has dtype {x.dtype}, expected numbers")
+    if x.ndim == 1:
+        x = x[:, None]
+    elif x.ndim > 2:
+        x = x.reshape(len(x), -1)  # images: flatten each example to one row
+    if y.ndim > 2 or len(y) != len(x):
+        raise DataError(f"{path}: '{xname}' has {len(x)} rows but '{yname}' has shape {y.shape}")
+    if len(x) == 0:
+        raise DataError(f"{path}: array '{xname}' has no rows")
+    x = x.astype(dtype, copy=False)
+    data = Dataset(
+        x=x,
+        y=y,
+        feature_names=[f"x{i + 1}" for i in range(x.shape[1])],
+        target_names=[yname] if y.ndim == 1 else [f"{yname}{k}" for k in range(y.shape[1])],
+        source=f"{path}[{xname}]",
+    )
+    check_finite(x, data)
+    return data
+
+
+# -- IDX ----------------------------------------------------------------------
+
+_IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
+
+
+def read_idx(path: str | Path) -> np.ndarray:
+    """One IDX array (raw or gzip-compressed), header checked against the file size."""
+    path = Path(path)
+    _check_file(path)
+    opener = gzip.open if path.suffix == ".gz" else open
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (OSError, EOFError) as e:
+        raise DataError(f"{path}: unreadable ({e})") from None
+    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    ndim = raw[3]
+    header = 4 + 4 * ndim
+    if ndim == 0 or len(raw) < header:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
+    dtype = np.dtype(_IDX_TYPES[raw[2]])
+    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    if len(raw) != expected:
+        raise DataError(
+            f"{path}: IDX header promises shape {shape} ({expected} bytes), file has {len(raw)}"
+        )
+    return np.frombuffer(raw, dtype, offset=header).reshape(shape)
+
+
+def load_idx(
+    images: str | Path, labels: str | Path | None, *, dtype: np.dtype | type = np.float32
+) -> Dataset:
+    """MNIST-style image and label files -> rows of pixels in [0, 1] and integer classes.
+
+    ``labels=None`` reads the images only (``y`` is None), for prediction.
+    """
+    pixels = read_idx(images)
+    classes = None
+    if labels is not None:
+        classes = read_idx(labels)
+        if classes.ndim != 1:
+            raise DataError(f"{labels}: labels must be one-dimensional, got shape {classes.shape}")
+        if len(pixels) != len(classes):
+            raise DataError(
+                f"{images}: {len(pixels)} images but {labels} has {len(classes)} labels"
+            )
+    x = pixels.reshape(len(pixels), -1).astype(dtype)
+    if pixels.dtype == np.uint8:
+        x /= 255
+    data = Dataset(
+        x=x,
+        y=None if classes is None else classes.astype(np.int64),
+        feature_names=[f"pixel{i}" for i in range(x.shape[1])],
+        target_names=["label"],
+        source=str(images),
+    )
+    check_finite(x, data)
+    return data
+
+
+#: File loaders by suffix, for ``data.train: path``.
+SUFFIXES = {".csv": "csv", ".txt": "csv", ".npz": "npz"}

@@ -1,0 +1,157 @@
+"""From raw targets to training arrays: class labels, splits, standardization.
+
+Class labels are the sorted distinct labels of the training data; a label's
+index in that list is what the losses see. Splits are index arrays into the
+loaded data, never copies of it, so a large dataset is held once.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+
+from mlpcli.data.dataset import Dataset
+from mlpcli.errors import DataError
+from mlpcli.nn.features import Standardizer
+
+_INTEGER = re.compile(r"^[+-]?\d+$")
+
+
+def class_labels(data: Dataset) -> np.ndarray:
+    """The raw labels of ``data`` as integers where they all are, else as strings.
+
+    CSV files give strings: '3' and '03' are the same class 3; 'cat' stays 'cat'.
+    """
+    y = data.y
+    if y.ndim != 1:
+        raise DataError(f"{data.source}: classification needs one target column, got {y.shape[1]}")
+    if y.dtype.kind in "iub":
+        return y.astype(np.int64)
+    if y.dtype.kind == "f":
+        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
+            row = int(np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))[0])
+            raise DataError(
+                f"{data.source}: class label {y[row]!r} at {data.where(row)} is not an integer"
+            )
+        return y.astype(np.int64)
+    labels = y.astype(str)
+    if all(_INTEGER.match(s) for s in np.unique(labels)):
+        return labels.astype(np.int64)
+    return labels
+
+
+def encode_classes(
+    data: Dataset, classes: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """(class indices (N,), classes) for the labels of ``data``.
+
+    With ``classes=None`` the classes are learned: the sorted distinct labels,
+    at least two. Otherwise every label must be one of ``classes`` (the
+    model's): an unseen label is an error naming it and its row.
+    """
+    labels = class_labels(data)
+    if classes is None:
+        classes = np.unique(labels)
+        if len(classes) < 2:
+            raise DataError(
+                f"{data.source}: a single class ({classes[0]!r}) in the target; "
+                "classification needs at least two"
+            )
+        return np.searchsorted(classes, labels), classes
+    if classes.dtype.kind != labels.dtype.kind:  # '1' vs 1: compare as text
+        classes_cmp, labels = classes.astype(str), labels.astype(str)
+    else:
+        classes_cmp = classes
+    order = np.argsort(classes_cmp)
+    pos = np.searchsorted(classes_cmp, labels, sorter=order)
+    pos = np.minimum(pos, len(classes) - 1)
+    found = classes_cmp[order[pos]] == labels
+    if not found.all():
+        row = int(np.flatnonzero(~found)[0])
+        known = ", ".join(str(c) for c in classes)
+        raise DataError(
+            f"{data.source}: label {labels[row]!r} at {data.where(row)} was never seen "
+            f"in training (the model knows: {known})"
+        )
+    return order[pos], classes
+
+
+def regression_targets(data: Dataset, dtype: np.dtype | type) -> np.ndarray:
+    """Real targets of shape (N, K) in ``dtype``; non-numbers and NaN are errors with their row."""
+    y = data.y if data.y.ndim == 2 else data.y[:, None]
+    try:
+        out = y.astype(dtype)
+    except ValueError:
+        for row, col in np.ndindex(y.shape):
+            try:
+                float(y[row, col])
+            except ValueError:
+                raise DataError(
+                    f"{data.source}: target {y[row, col]!r} at {data.where(row)} "
+                    f"(column '{data.target_names[col]}') is not a number"
+                ) from None
+        raise
+    bad = ~np.isfinite(out)
+    if bad.any():
+        row, col = (int(i) for i in np.argwhere(bad)[0])
+        raise DataError(
+            f"{data.source}: target contains NaN or infinity at {data.where(row)} "
+            f"(column '{data.target_names[col]}')"
+        )
+    return out
+
+
+def split_rows(
+    n: int,
+    fraction: float,
+    rng: np.random.Generator,
+    strata: np.ndarray | None = None,
+    source: str = "data",
+) -> tuple[np.ndarray, np.ndarray]:
+    """(train rows, validation rows), sorted, with round(fraction·count) rows held out.
+
+    With ``strata`` (class indices) the fraction is taken within each class,
+    so both parts keep the class proportions.
+    """
+    groups = (
+        [np.arange(n)]
+        if strata is None
+        else [np.flatnonzero(strata == k) for k in np.unique(strata)]
+    )
+    held = [rng.permutation(g)[: round(fraction * len(g))] for g in groups]
+    val = np.sort(np.concatenate(held))
+    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
+    if len(val) == 0 or len(train) == 0:
+        raise DataError(
+            f"{source}: validation_split {fraction} of {n} rows leaves "
+            f"{len(train)} training and {len(val)} validation rows; both need at least one"
+        )
+    return train, val
+
+
+def fit_standardizer(
+    x: np.ndarray, rows: np.ndarray | None = None, chunk: int = 65536
+) -> Standardizer:
+    """Per-column mean and std of ``x[rows]``, accumulated in float64 over chunks of rows.
+
+    Chunking means the training rows are never gathered into a copy of the data.
+    """
+    rows = np.arange(len(x)) if rows is None else rows
+    total = np.zeros(x.shape[1])
+    for start in range(0, len(rows), chunk):
+        total += x[rows[start : start + chunk]].sum(axis=0, dtype=np.float64)
+    mean = total / len(rows)
+    sq = np.zeros(x.shape[1])
+    for start in range(0, len(rows), chunk):
+        d = x[rows[start : start + chunk]] - mean
+        sq += (d * d).sum(axis=0)
+    std = np.sqrt(sq / len(rows))
+    std[std == 0] = 1.0
+    return Standardizer(mean.astype(x.dtype), std.astype(x.dtype))
+
+
+def check_features(x: np.ndarray, expected: int, source: str) -> None:
+    """Refuse inputs whose width differs from what the model was trained on."""
+    if x.shape[1] != expected:
+        raise DataError(f"{source}: X has {x.shape[1]} features, but the model expects {expected}")

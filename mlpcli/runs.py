@@ -1,0 +1,388 @@
+"""Run directories: creating, locking, checkpointing and resuming a training run.
+
+A run directory holds (DESIGN §4) ``config.yaml``, ``model.safetensors``,
+``metrics.csv``, ``summary.json`` and ``state.safetensors``, each written
+atomically. While a process trains into it, ``.lock`` holds its pid: a
+second process is refused, and a lock left by a process that no longer
+exists is taken over.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import io
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from mlpcli.checkpoint import (
+    SavedModel,
+    atomic_write,
+    load_parameters,
+    load_state,
+    read_safetensors,
+    remove_stale_temporaries,
+    save_model,
+    save_state,
+)
+from mlpcli.config import Config, fingerprint, flatten, load_config, to_yaml
+from mlpcli.errors import ConfigError, DivergedError, MlpError
+from mlpcli.evaluate import METRIC
+from mlpcli.experiment import Experiment, build
+from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate_split
+
+RUN_FILES = ("config.yaml", "model.safetensors", "metrics.csv", "summary.json", "state.safetensors")
+#: Minimum seconds between two checkpoints written at epoch ends (the final one is always written).
+CHECKPOINT_SECONDS = 2.0
+
+
+class RunDirError(MlpError):
+    """The run directory cannot be used (exists, locked, not a run)."""
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class RunDir:
+    """One run's directory and its files."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.locked = False
+
+    # -- creation and locking ---------------------------------------------------------
+    @classmethod
+    def next_free(cls, base: Path, name: str) -> Path:
+        """``base/name-n`` for the smallest n above every existing one."""
+        pattern = re.compile(re.escape(name) + r"-(\d+)$")
+        taken = [int(m.group(1)) for p in base.glob(f"{name}-*") if (m := pattern.match(p.name))]
+        return base / f"{name}-{max(taken, default=0) + 1}"
+
+    @classmethod
+    def create(cls, out: Path | None, name: str, force: bool) -> RunDir:
+        """A locked, empty-of-run-files directory for a new run.
+
+        ``out=None`` picks ``runs/<name>-<n>``. An existing run is refused
+        unless ``force``, which deletes its files first.
+        """
+        if out is None:
+            base = Path("runs")
+            base.mkdir(parents=True, exist_ok=True)
+            while True:  # two runs starting together race for the same n: the loser retries
+                candidate = cls.next_free(base, name)
+                try:
+                    candidate.mkdir()
+                    break
+                except FileExistsError:
+                    continue
+            run = cls(candidate)
+            run.lock()
+            return run
+        out = Path(out)
+        if out.exists() and not out.is_dir():
+            raise RunDirError(f"{out}: exists and is not a directory")
+        created = not out.exists()
+        out.mkdir(parents=True, exist_ok=True)
+        run = cls(out)
+        run.lock()
+        existing = [f for f in RUN_FILES if (out / f).exists()]
+        if existing and not force:
+            run.unlock()
+            raise RunDirError(
+                f"{out}: holds a run already ({', '.join(existing)}); pass --force to overwrite "
+                "it, or --resume to continue it"
+            )
+        for f in existing:
+            (out / f).unlink()
+        remove_stale_temporaries(out)
+        run.created = created
+        return run
+
+    def lock(self) -> None:
+        """Take ``.lock`` (pid inside) or refuse if a live process holds it."""
+        lock = self.path / ".lock"
+        for _ in range(3):
+            try:
+                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+            except FileExistsError:
+                try:
+                    holder = int(lock.read_text().strip() or 0)
+                except (OSError, ValueError):
+                    holder = 0
+                if holder and holder != os.getpid() and _pid_alive(holder):
+                    raise RunDirError(
+                        f"{self.path}: in use by another mlp process (pid {holder}); "
+                        "wait for it to finish or choose another --out"
+                    ) from None
+                with contextlib.suppress(FileNotFoundError):  # stale: its process is gone
+                    lock.unlink()
+                continue
+            with os.fdopen(fd, "w") as f:
+                f.write(f"{os.getpid()}\n")
+            self.locked = True
+            return
+        raise RunDirError(f"{self.path}: could not take the lock {lock}")
+
+    def unlock(self) -> None:
+        if self.locked:
+            with contextlib.suppress(FileNotFoundError):
+                (self.path / ".lock").unlink()
+            self.locked = False
+
+    # -- files ---------------------------------------------------------------------------
+    def write_config(self, config: Config) -> None:
+        atomic_write(self.path / "config.yaml", to_yaml(config).encode())
+
+    def write_metrics(self, history: list[EpochRecord], task: str) -> None:
+        atomic_write(self.path / "metrics.csv", metrics_csv(history, task).encode())
+
+    def write_summary(self, summary: dict) -> None:
+        atomic_write(self.path / "summary.json", (json.dumps(summary, indent=2) + "\n").encode())
+
+
+def metrics_csv(history: list[EpochRecord], task: str) -> str:
+    """metrics.csv: one row per epoch; floats in shortest round-trip form, blank when absent."""
+    m = METRIC[task]
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(
+        [
+            "epoch",
+            "step",
+            "train_loss",
+            "val_loss",
+            f"train_{m}",
+            f"val_{m}",
+            "lr",
+            "batch_size",
+            "seconds",
+        ]
+    )
+
+    def number(x: float | None) -> str:
+        return "" if x is None else repr(x)
+
+    for r in history:
+        writer.writerow(
+            [
+                r.epoch,
+                r.step,
+                number(r.train_loss),
+                number(r.val_loss),
+                number(r.train_metric),
+                number(r.val_metric),
+                number(r.lr),
+                r.batch_size,
+                f"{r.seconds:.6f}",
+            ]
+        )
+    return out.getvalue()
+
+
+def summary_of(exp: Experiment, state: TrainState, test: tuple[float, float] | None) -> dict:
+    """summary.json: how the run ended, final and best metrics, wall time."""
+    m = METRIC[exp.task]
+    last = state.history[-1] if state.history else None
+    final = None
+    if last is not None:
+        final = {
+            "epoch": last.epoch,
+            "train_loss": last.train_loss,
+            "val_loss": last.val_loss,
+            f"train_{m}": last.train_metric,
+            f"val_{m}": last.val_metric,
+        }
+    stop = exp.config.train.early_stopping
+    best = None
+    if state.best_epoch is not None and stop is not None:
+        best = {
+            "epoch": state.best_epoch,
+            "metric": stop.metric,
+            "value": state.best_value,
+            "restored": stop.restore_best,
+        }
+    elif state.history:
+        name = "val_loss" if last.val_loss is not None else "train_loss"
+        b = min(state.history, key=lambda r: getattr(r, name))
+        best = {"epoch": b.epoch, "metric": name, "value": getattr(b, name), "restored": False}
+    out = {
+        "task": exp.task,
+        "metric": m,
+        "stop_reason": state.stop_reason,
+        "epochs_run": state.epoch,
+        "epochs_planned": exp.config.train.epochs,
+        "steps": state.step,
+        "wall_time": round(state.elapsed, 6),
+        "n_train": len(exp.train),
+        "n_validation": len(exp.validation) if exp.validation is not None else 0,
+        "n_parameters": sum(p.value.size for p in exp.model.parameters()),
+        "final": final,
+        "best": best,
+        "test": None if test is None else {"loss": test[0], m: test[1], "n": len(exp.test)},
+    }
+    return out
+
+
+@dataclass
+class RunResult:
+    run: RunDir
+    experiment: Experiment
+    state: TrainState
+    summary: dict
+    error: str | None = None  # the divergence message when stop_reason is "diverged"
+
+
+class Checkpointer:
+    """The trainer's ``on_checkpoint``: writes model, state, metrics and, at the end, summary."""
+
+    def __init__(self, run: RunDir, exp: Experiment, seconds: float = CHECKPOINT_SECONDS) -> None:
+        self.run, self.exp, self.seconds = run, exp, seconds
+        self.fingerprint = fingerprint(exp.config)
+        self.saved = SavedModel(
+            exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names
+        )
+        self.last_write = time.monotonic()
+        self.summary: dict | None = None
+
+    def __call__(self, trainer: Trainer, final: bool) -> None:
+        if not final and time.monotonic() - self.last_write < self.seconds:
+            return
+        exp, st = self.exp, trainer.state
+        run = self.run
+        run.write_metrics(st.history, exp.task)
+        diverged = st.stop_reason == "diverged"
+        if not diverged:  # a diverged run keeps its last state file, from a finite point
+            state, arrays = trainer.snapshot()
+            save_state(run.path / "state.safetensors", state, arrays, self.fingerprint)
+        params = trainer.final_params() if final else None
+        save_model(run.path / "model.safetensors", self.saved, params)
+        if final:
+            test = None
+            if exp.test is not None and not diverged:
+                saved = [p.value.copy() for p in exp.model.parameters()]
+                for p, v in zip(exp.model.parameters(), trainer.final_params()):
+                    p.value[...] = v
+                test = evaluate_split(exp, exp.test)
+                for p, v in zip(exp.model.parameters(), saved):
+                    p.value[...] = v
+            self.summary = summary_of(exp, st, test)
+            run.write_summary(self.summary)
+        self.last_write = time.monotonic()
+
+
+def init_from(exp: Experiment, source: Path) -> None:
+    """Start from the weights of a saved model file or run directory (shapes must match)."""
+    path = source / "model.safetensors" if source.is_dir() else source
+    tensors, _ = read_safetensors(path)
+    load_parameters(exp.model, tensors, str(path))
+
+
+def train_new(
+    config: Config,
+    name: str,
+    *,
+    out: Path | None = None,
+    force: bool = False,
+    init: Path | None = None,
+    on_start: Callable[[Experiment, RunDir], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RunResult:
+    """Build, create the run directory, train and save. Data problems leave no directory behind."""
+    exp = build(config)
+    if init is not None:
+        init_from(exp, init)
+    run = RunDir.create(out, name, force)
+    try:
+        run.write_config(config)
+        if on_start:
+            on_start(exp, run)
+        return _train(exp, run, TrainState(), on_epoch, should_stop)
+    finally:
+        run.unlock()
+
+
+def train_resume(
+    run_path: Path,
+    overrides: list[str],
+    config_path: Path | None = None,
+    *,
+    on_start: Callable[[Experiment, RunDir], None] | None = None,
+    on_epoch: Callable[[EpochRecord], None] | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> RunResult:
+    """Continue a run from its state file; only ``train.epochs`` may change."""
+    run_path = Path(run_path)
+    saved_config = run_path / "config.yaml"
+    if not (run_path / "state.safetensors").exists():
+        what = "not a run directory" if not saved_config.exists() else "has no state.safetensors"
+        raise RunDirError(f"{run_path}: {what}; nothing to resume")
+    original = load_config(saved_config)
+    config = load_config(config_path or saved_config, overrides)
+    before = flatten(original.model_dump(mode="json", by_alias=True))
+    after = flatten(config.model_dump(mode="json", by_alias=True))
+    changed = [
+        ".".join(map(str, k))
+        for k in before.keys() | after.keys()
+        if k != ("train", "epochs") and before.get(k) != after.get(k)
+    ]
+    if changed:
+        raise ConfigError(
+            f"{run_path}: cannot resume with a different config ({', '.join(sorted(changed))} "
+            "changed); only train.epochs may change"
+        )
+    run = RunDir(run_path)
+    run.lock()
+    try:
+        remove_stale_temporaries(run_path)
+        state_dict, arrays, saved_fingerprint = load_state(run_path / "state.safetensors")
+        exp = build(config)
+        if saved_fingerprint != fingerprint(original):
+            raise ConfigError(f"{run_path}: state.safetensors belongs to a different config")
+        state = TrainState.from_dict(state_dict)
+        if state.stop_reason == "early_stopping":
+            raise RunDirError(
+                f"{run_path}: stopped early at epoch {state.epoch} (no improvement for "
+                f"{state.bad_epochs} epochs); there is nothing to resume"
+            )
+        state.stop_reason = None  # interrupted, or completed with fewer epochs than now asked
+        run.write_config(config)
+        if on_start:
+            on_start(exp, run)
+        return _train(exp, run, state, on_epoch, should_stop, arrays)
+    finally:
+        run.unlock()
+
+
+def _train(
+    exp: Experiment,
+    run: RunDir,
+    state: TrainState,
+    on_epoch: Callable[[EpochRecord], None] | None,
+    should_stop: Callable[[], bool] | None,
+    arrays: dict[str, np.ndarray] | None = None,
+) -> RunResult:
+    checkpointer = Checkpointer(run, exp)
+    trainer = Trainer(exp, on_epoch=on_epoch, on_checkpoint=checkpointer, should_stop=should_stop)
+    if arrays is not None:
+        trainer.restore(state, arrays)
+    error = None
+    try:
+        trainer.run()
+    except DivergedError as e:  # saved already (last finite weights); the caller reports it
+        error = str(e)
+    return RunResult(run, exp, trainer.state, checkpointer.summary, error)

@@ -1,0 +1,336 @@
+"""The training loop: epochs of shuffled batches, SGD steps, validation, early stopping.
+
+The loop never prints and never touches files. It reports each finished
+epoch to ``on_epoch(record)`` and asks ``on_checkpoint(trainer, final)`` to
+save; the CLI supplies rich tables and run-directory writers, tests supply
+lists. Everything needed to continue a run exactly — counters, the shuffling
+RNG's state at the start of the current epoch, running sums, early-stopping
+state, optimizer buffers — lives in :class:`TrainState` and the arrays the
+trainer exposes, so a resumed run is bit-identical to an uninterrupted one.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from mlpcli.data.batching import BatchSchedule, Gather
+from mlpcli.errors import DivergedError
+from mlpcli.evaluate import METRIC, data_loss, forward, metric
+from mlpcli.experiment import Experiment, Split, rng
+from mlpcli.nn.objective import Objective
+from mlpcli.optim import SGD
+from mlpcli.optim.schedules import SCHEDULES, Schedule
+
+
+@dataclass
+class EpochRecord:
+    """One row of metrics.csv. ``epoch`` counts from 1; ``step`` is the total after it."""
+
+    epoch: int
+    step: int
+    train_loss: float
+    val_loss: float | None
+    train_metric: float
+    val_metric: float | None
+    lr: float
+    batch_size: int
+    seconds: float
+
+
+@dataclass
+class TrainState:
+    """Where a run stands; JSON-serializable (see ``checkpoint.py``)."""
+
+    epoch: int = 0  # finished epochs
+    step: int = 0  # finished steps, over all epochs
+    step_in_epoch: int = 0  # finished steps of the unfinished epoch
+    epoch_rng: dict | None = None  # shuffling RNG state when the unfinished epoch began
+    rng_state: dict | None = None  # shuffling RNG state now (saved with each checkpoint)
+    loss_sum: float = 0.0  # Σ batch data loss · batch size, this epoch so far
+    epoch_seconds: float = 0.0  # time spent in the unfinished epoch so far
+    elapsed: float = 0.0  # seconds of training over all sessions
+    best_value: float | None = None
+    best_epoch: int | None = None
+    bad_epochs: int = 0  # epochs since the last improvement
+    stop_reason: str | None = None  # completed | early_stopping | interrupted | diverged
+    history: list[EpochRecord] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> TrainState:
+        d = dict(d)
+        d["history"] = [EpochRecord(**r) for r in d.get("history", [])]
+        return cls(**d)
+
+
+def make_schedule(exp: Experiment) -> Schedule:
+    spec = exp.config.train.lr
+    return SCHEDULES[spec.schedule](**spec.model_dump(exclude={"schedule"}))
+
+
+def make_batches(exp: Experiment) -> BatchSchedule:
+    b = exp.config.train.batch
+    growth = b.growth
+    return BatchSchedule(
+        mode=b.mode,
+        n=len(exp.train),
+        size=b.size,
+        growth_factor=growth.factor if growth else None,
+        growth_every=growth.every if growth else None,
+        growth_max=growth.max if growth else None,
+    )
+
+
+def _lower_is_better(metric_name: str) -> bool:
+    return metric_name != "val_accuracy"
+
+
+class Trainer:
+    """Trains ``exp.model`` in place on ``exp.train``.
+
+    Parameters
+    ----------
+    on_epoch : callable(EpochRecord), optional
+        Called after every epoch.
+    on_checkpoint : callable(Trainer, bool), optional
+        Called when the run should be saved: after epochs (``final=False``)
+        and once when it stops for any reason (``final=True``).
+    should_stop : callable() -> bool, optional
+        Polled after every step; True stops the run after that step with
+        ``stop_reason = "interrupted"`` (the CLI's signal handler sets it).
+    """
+
+    def __init__(
+        self,
+        exp: Experiment,
+        *,
+        on_epoch: Callable[[EpochRecord], None] | None = None,
+        on_checkpoint: Callable[[Trainer, bool], None] | None = None,
+        should_stop: Callable[[], bool] | None = None,
+        state: TrainState | None = None,
+    ) -> None:
+        self.exp = exp
+        cfg = exp.config.train
+        self.params = exp.model.parameters()
+        self.optimizer = SGD(
+            self.params,
+            lr=make_schedule(exp)(0, 0),
+            momentum=cfg.optimizer.momentum,
+            nesterov=cfg.optimizer.nesterov,
+        )
+        self.objective = Objective(
+            exp.model,
+            exp.loss,
+            exp.regularizer,
+            n_train=len(exp.train),
+            include_bias=exp.config.regularizer.include_bias,
+        )
+        self.schedule = make_schedule(exp)
+        self.batches = make_batches(exp)
+        self.shuffle_rng = rng(exp.config.seed, "shuffle")
+        self.state = state or TrainState()
+        self.on_epoch = on_epoch or (lambda record: None)
+        self.on_checkpoint = on_checkpoint or (lambda trainer, final: None)
+        self.should_stop = should_stop or (lambda: False)
+        train = exp.train
+        self.gather_x, self.gather_t = Gather(train.x), Gather(train.targets)
+        # Outputs of the current epoch's batches, for the running training metric.
+        self.epoch_outputs = np.zeros((len(train), exp.model.n_outputs), dtype=exp.dtype)
+        self.best_params: list[np.ndarray] | None = None
+        self.last_good = [p.value.copy() for p in self.params]
+
+    # -- the loop ---------------------------------------------------------------
+    def run(self) -> TrainState:
+        """Train until the configured epochs, early stopping, an interruption or divergence.
+
+        Raises DivergedError (after restoring the last finite weights and
+        saving) when the loss or a parameter stops being finite.
+        """
+        st = self.state
+        try:
+            while st.stop_reason is None and st.epoch < self.exp.config.train.epochs:
+                self._epoch()
+        except DivergedError:
+            st.stop_reason = "diverged"
+            for p, good in zip(self.params, self.last_good):
+                p.value[...] = good
+            self.on_checkpoint(self, True)
+            raise
+        if st.stop_reason is None:
+            st.stop_reason = "completed"
+        self.on_checkpoint(self, True)
+        return st
+
+    def _order(self) -> np.ndarray:
+        """This epoch's order of training examples (positions 0..n−1 in the split)."""
+        st, n = self.state, len(self.exp.train)
+        if st.step_in_epoch == 0:
+            st.epoch_rng = self.shuffle_rng.bit_generator.state
+        else:  # resuming mid-epoch: replay the epoch's permutation
+            self.shuffle_rng.bit_generator.state = st.epoch_rng
+        if self.exp.config.train.shuffle and self.batches.mode != "batch":
+            return self.shuffle_rng.permutation(n)
+        return np.arange(n)
+
+    def _epoch(self) -> None:
+        st, exp = self.state, self.exp
+        train: Split = exp.train
+        started = time.perf_counter()
+        order = self._order()
+        rows = order if train.rows is None else train.rows[order]
+        size = self.batches.size_at(st.epoch)
+        n = len(train)
+        whole = size >= n and train.rows is None  # batch mode on an unsplit set: no copy at all
+        objective, optimizer = self.objective, self.optimizer
+        outputs_buffer = self.epoch_outputs
+        lr = self.schedule(st.epoch, st.step)
+        for start in range(st.step_in_epoch * size, n, size):
+            stop = min(start + size, n)
+            if whole:
+                xb, tb = train.x, train.targets
+            else:
+                batch_rows = rows[start:stop]
+                xb, tb = self.gather_x(batch_rows), self.gather_t(batch_rows)
+            if self.schedule.unit == "step":
+                lr = self.schedule(st.epoch, st.step)
+            optimizer.zero_grad()
+            e = objective(xb, tb)
+            value = float(e.total.value)
+            if not math.isfinite(value):
+                self._diverged(f"the loss is {value}")
+            e.total.backward()
+            optimizer.step(lr)
+            outputs_buffer[start:stop] = e.outputs.value
+            st.loss_sum += float(e.data.value) * (stop - start)
+            st.step += 1
+            st.step_in_epoch += 1
+            if self.should_stop():
+                st.epoch_seconds += time.perf_counter() - started
+                st.elapsed += time.perf_counter() - started
+                st.stop_reason = "interrupted"
+                return
+        self._end_epoch(order, size, lr, started)
+
+    def _end_epoch(self, order: np.ndarray, size: int, lr: float, started: float) -> None:
+        st, exp = self.state, self.exp
+        for p in self.params:
+            if not np.isfinite(p.value).all():
+                self._diverged(f"parameter {p.name} is no longer finite")
+        n = len(exp.train)
+        train_metric = metric(
+            exp.task,
+            exp.loss,
+            self.epoch_outputs,
+            exp.train.labels[order if exp.train.rows is None else exp.train.rows[order]],
+        )
+        val_loss = val_metric = None
+        if exp.validation is not None:
+            val_loss, val_metric = evaluate_split(exp, exp.validation)
+        seconds = st.epoch_seconds + time.perf_counter() - started
+        record = EpochRecord(
+            epoch=st.epoch + 1,
+            step=st.step,
+            train_loss=st.loss_sum / n,
+            val_loss=val_loss,
+            train_metric=train_metric,
+            val_metric=val_metric,
+            lr=lr,
+            batch_size=size,
+            seconds=seconds,
+        )
+        st.history.append(record)
+        st.elapsed += time.perf_counter() - started
+        st.epoch += 1
+        st.step_in_epoch, st.loss_sum, st.epoch_seconds, st.epoch_rng = 0, 0.0, 0.0, None
+        self._early_stopping(record)
+        self.last_good = [p.value.copy() for p in self.params]
+        self.on_epoch(record)
+        if st.stop_reason is None and self.should_stop():
+            st.stop_reason = "interrupted"
+        if st.stop_reason is None and st.epoch < exp.config.train.epochs:
+            self.on_checkpoint(self, False)  # the last epoch's save is run()'s final one
+
+    def _early_stopping(self, record: EpochRecord) -> None:
+        stop = self.exp.config.train.early_stopping
+        if stop is None:
+            return
+        st = self.state
+        value = record.val_loss if stop.metric == "val_loss" else record.val_metric
+        lower = _lower_is_better(stop.metric)
+        improved = st.best_value is None or (
+            value < st.best_value - stop.min_delta
+            if lower
+            else value > st.best_value + stop.min_delta
+        )
+        if improved:
+            st.best_value, st.best_epoch, st.bad_epochs = value, record.epoch, 0
+            if stop.restore_best:
+                self.best_params = [p.value.copy() for p in self.params]
+        else:
+            st.bad_epochs += 1
+            if st.bad_epochs >= stop.patience:
+                st.stop_reason = "early_stopping"
+
+    def _diverged(self, what: str) -> None:
+        st = self.state
+        lr = self.schedule(st.epoch, st.step)
+        raise DivergedError(
+            f"training diverged at epoch {st.epoch + 1}, step {st.step + 1}: {what}. "
+            f"Try a smaller learning rate (it was {lr:g}) or standardized inputs "
+            "(data.standardize: true); the last finite weights were kept"
+        )
+
+    # -- what a checkpoint saves ---------------------------------------------------
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every array a resumed run needs besides :class:`TrainState`, by name."""
+        out = {f"params.{p.name}": p.value for p in self.params}
+        out.update({f"optimizer.{k}": v for k, v in self.optimizer.state().items()})
+        if self.best_params is not None:
+            out.update({f"best.{p.name}": b for p, b in zip(self.params, self.best_params)})
+        if self.state.step_in_epoch:
+            out["running.outputs"] = self.epoch_outputs
+        return out
+
+    def snapshot(self) -> tuple[dict, dict[str, np.ndarray]]:
+        """(state as a dict, arrays) for a checkpoint; records the RNG's position first."""
+        self.state.rng_state = self.shuffle_rng.bit_generator.state
+        return self.state.as_dict(), self.arrays()
+
+    def restore(self, state: TrainState, arrays: dict[str, np.ndarray]) -> None:
+        """Continue from a checkpoint taken with :meth:`snapshot`."""
+        for p in self.params:
+            p.value[...] = arrays[f"params.{p.name}"]
+        self.optimizer.load_state(
+            {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
+        )
+        if f"best.{self.params[0].name}" in arrays:
+            self.best_params = [arrays[f"best.{p.name}"].copy() for p in self.params]
+        if state.step_in_epoch:
+            self.epoch_outputs[...] = arrays["running.outputs"]
+        self.shuffle_rng.bit_generator.state = state.rng_state
+        self.state = state
+        self.last_good = [p.value.copy() for p in self.params]
+
+    def final_params(self) -> list[np.ndarray]:
+        """The weights a run releases: the best epoch's with restore_best, else the last."""
+        if self.best_params is not None and self.state.stop_reason != "interrupted":
+            return self.best_params
+        return [p.value for p in self.params]
+
+
+def evaluate_split(exp: Experiment, split: Split) -> tuple[float, float]:
+    """(data loss, task metric) of the current model on one split."""
+    outputs = forward(exp.model, split.x, split.rows)
+    targets = split.targets if split.rows is None else split.targets[split.rows]
+    labels = split.labels if split.rows is None else split.labels[split.rows]
+    return data_loss(exp.loss, outputs, targets), metric(exp.task, exp.loss, outputs, labels)
+
+
+__all__ = ["METRIC", "EpochRecord", "TrainState", "Trainer", "evaluate_split"]
