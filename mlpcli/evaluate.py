@@ -124,6 +124,11 @@ def raw_outputs(model: MLP, x: np.ndarray) -> np.ndarray:
 
 def evaluate_dataset(saved: SavedModel, data: Dataset) -> dict:
     """``mlp eval``'s report: n, the data loss, and the task's metrics on ``data``."""
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model reports inf, quietly
+        return _evaluate(saved, data)
+
+
+def _evaluate(saved: SavedModel, data: Dataset) -> dict:
     config, model = saved.config, saved.model
     loss = LOSSES[config.loss]()
     outputs = raw_outputs(model, data.x)

@@ -31,7 +31,16 @@ from mlpcli.nn.model import MLP
 from mlpcli.nn.regularizers import REGULARIZERS, Regularizer
 
 #: Stream numbers for :func:`rng`; new roles get new numbers, old ones never change.
-ROLES = {"train": 1, "validation": 2, "test": 3, "split": 4, "init": 5, "features": 6, "shuffle": 7}
+ROLES = {
+    "train": 1,
+    "validation": 2,
+    "test": 3,
+    "split": 4,
+    "init": 5,
+    "features": 6,
+    "shuffle": 7,
+    "test_split": 8,
+}
 
 
 def rng(seed: int, role: str) -> np.random.Generator:
@@ -168,6 +177,37 @@ def n_outputs_for(task: str, loss: Loss, classes: np.ndarray | None, targets: np
     return loss.n_outputs(len(classes)) if task == "classification" else targets.shape[1]
 
 
+@dataclass
+class SplitPlan:
+    """Rows of the training source held out for validation and test (None: none held out)."""
+
+    train: np.ndarray | None
+    validation: np.ndarray | None
+    test: np.ndarray | None
+
+
+def split_plan(config: Config, data: Dataset, strata: np.ndarray | None) -> SplitPlan:
+    """Hold out ``test_split`` first, then ``validation_split`` of the rest (stratified by
+    ``strata`` when given). Reproducible from the seed, so ``mlp eval`` finds the same rows."""
+    d = config.data
+    rows = np.arange(len(data))
+    validation = test = None
+    if d.test_split is not None:
+        keep, held = split_rows(
+            len(rows), d.test_split, rng(config.seed, "test_split"), strata, data.source
+        )
+        rows, test = rows[keep], rows[held]
+    if d.validation_split is not None:
+        sub = None if strata is None else strata[rows]
+        keep, held = split_rows(
+            len(rows), d.validation_split, rng(config.seed, "split"), sub, data.source
+        )
+        rows, validation = rows[keep], rows[held]
+    if validation is None and test is None:
+        return SplitPlan(None, None, None)
+    return SplitPlan(rows, validation, test)
+
+
 def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
     """Load and prepare the data and build an initialized model for ``config``.
 
@@ -183,19 +223,11 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
     if task == "classification" and train_data.y.ndim == 2 and train_data.y.shape[1] > 1:
         raise DataError(f"{train_data.source}: classification takes one target column")
     targets, labels, classes = encode(train_data, task, loss, None, dtype)
+    plan = split_plan(config, train_data, labels if task == "classification" else None)
 
-    train_rows = val_rows = None
-    if config.data.validation_split is not None:
-        strata = labels if task == "classification" else None
-        train_rows, val_rows = split_rows(
-            len(train_data),
-            config.data.validation_split,
-            rng(config.seed, "split"),
-            strata,
-            train_data.source,
-        )
-
-    others: dict[str, Dataset | None] = {"validation": None, "test": bundled_test}
+    # An .npz's own x_test/y_test is the test set unless the config names another.
+    bundled = bundled_test if config.data.test_split is None else None
+    others: dict[str, Dataset | None] = {"validation": None, "test": bundled}
     for role in ("validation", "test"):
         source = getattr(config.data, role)
         if source is not None:
@@ -206,7 +238,7 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
 
     standardizer = None
     if config.data.standardize:
-        standardizer = fit_standardizer(train_data.x, train_rows)
+        standardizer = fit_standardizer(train_data.x, plan.train)
         for data in (train_data, *others.values()):
             if data is not None:  # in place: the loaded arrays are ours
                 data.x -= standardizer.mean
@@ -215,18 +247,21 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
     basis = build_basis(config)
     x_train = train_data.x
     if basis is not None:
-        fit_rows = x_train if train_rows is None else x_train[train_rows]
+        fit_rows = x_train if plan.train is None else x_train[plan.train]
         try:
             basis.fit(fit_rows, rng(config.seed, "features"))
         except ValueError as e:
             raise ConfigError(f"model.features: {e}") from None
         x_train = basis(x_train)
 
-    train = Split("train", x_train, targets, labels, train_rows)
-    validation = (
-        None if val_rows is None else Split("validation", x_train, targets, labels, val_rows)
-    )
-    test = None
+    def held_out(name: str, rows: np.ndarray | None) -> Split | None:
+        return None if rows is None else Split(name, x_train, targets, labels, rows)
+
+    train = Split("train", x_train, targets, labels, plan.train)
+    splits = {
+        "validation": held_out("validation", plan.validation),
+        "test": held_out("test", plan.test),
+    }
     for role, data in others.items():
         if data is None:
             continue
@@ -235,11 +270,7 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
             raise DataError(
                 f"{data.source}: {t.shape[1]} target columns, but training has {targets.shape[1]}"
             )
-        split = Split(role, basis(data.x) if basis is not None else data.x, t, lab)
-        if role == "validation":
-            validation = split
-        else:
-            test = split
+        splits[role] = Split(role, basis(data.x) if basis is not None else data.x, t, lab)
 
     batch = config.train.batch
     if batch.mode == "minibatch" and batch.size > len(train):
@@ -261,39 +292,34 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
         loss=loss,
         regularizer=build_regularizer(config),
         train=train,
-        validation=validation,
-        test=test,
+        validation=splits["validation"],
+        test=splits["test"],
     )
 
 
 def evaluation_data(config: Config) -> Dataset:
-    """What ``mlp eval`` reads by default: the test set, else the validation set or split."""
-    if config.data.test is not None:
-        return load_source(config.data.test, "test", config)[0]
-    train, bundled_test = load_source(config.data.train, "train", config)
-    if bundled_test is not None:
+    """What ``mlp eval`` reads by default: the test set, else the validation set (either may
+    be a split of the training source, recomputed from the seed)."""
+    d = config.data
+    if d.test is not None:
+        return load_source(d.test, "test", config)[0]
+    train, bundled_test = load_source(d.train, "train", config)
+    if bundled_test is not None and d.test_split is None:
         return bundled_test
-    if config.data.validation is not None:
-        return load_source(config.data.validation, "validation", config)[0]
-    if config.data.validation_split is not None:
-        strata = None
-        if config.data.task == "classification":
-            strata, _ = encode_classes(train)
-        _, rows = split_rows(
-            len(train),
-            config.data.validation_split,
-            rng(config.seed, "split"),
-            strata,
-            train.source,
-        )
-        return Dataset(
-            train.x[rows],
-            train.y[rows],
-            train.feature_names,
-            train.target_names,
-            f"{train.source} (validation split)",
-        )
-    raise DataError("the run has no test or validation data to evaluate on; pass --data PATH")
+    if d.test_split is None and d.validation is not None:
+        return load_source(d.validation, "validation", config)[0]
+    if d.test_split is None and d.validation_split is None:
+        raise DataError("the run has no test or validation data to evaluate on; pass --data PATH")
+    strata = encode_classes(train)[0] if d.task == "classification" else None
+    plan = split_plan(config, train, strata)
+    name, rows = ("test", plan.test) if plan.test is not None else ("validation", plan.validation)
+    return Dataset(
+        train.x[rows],
+        train.y[rows],
+        train.feature_names,
+        train.target_names,
+        f"{train.source} ({name} split)",
+    )
 
 
 def read_data_file(

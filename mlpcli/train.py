@@ -155,8 +155,11 @@ class Trainer:
         """
         st = self.state
         try:
-            while st.stop_reason is None and st.epoch < self.exp.config.train.epochs:
-                self._epoch()
+            # Overflow is how divergence starts; every step checks the loss is finite,
+            # so NumPy's warnings would only repeat that, worse.
+            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+                while st.stop_reason is None and st.epoch < self.exp.config.train.epochs:
+                    self._epoch()
         except DivergedError:
             st.stop_reason = "diverged"
             for p, good in zip(self.params, self.last_good):

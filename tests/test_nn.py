@@ -58,9 +58,13 @@ def test_mlp_per_layer_activations_and_sizes():
     assert [layer.weight.shape for layer in model.layers] == [(8, 4), (6, 8), (3, 6)]
     assert model.activations == ["tanh", "relu", "sigmoid"]
     assert [p.name for p in model.parameters()] == [
-        "layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias",
-        "layers.2.weight", "layers.2.bias",
-    ]  # fmt: skip
+        "layers.0.weight",
+        "layers.0.bias",
+        "layers.1.weight",
+        "layers.1.bias",
+        "layers.2.weight",
+        "layers.2.bias",
+    ]
     with pytest.raises(ValueError, match="2 hidden layers"):
         MLP(4, [8, 6], 3, activation=["tanh"])
 
@@ -183,8 +187,16 @@ def _model_case(loss_name, n_classes, out_act, hidden_act, basis, reg, seed=0):
         n_out = loss.n_outputs(n_classes)
     if basis is not None:
         basis.fit(x, rng)
-    model = MLP(d, [5, 4], n_out, activation=hidden_act, output_activation=out_act,
-                init="xavier", dtype=np.float64, basis=basis)  # fmt: skip
+    model = MLP(
+        d,
+        [5, 4],
+        n_out,
+        activation=hidden_act,
+        output_activation=out_act,
+        init="xavier",
+        dtype=np.float64,
+        basis=basis,
+    )
     model.reset_parameters(rng)
     for p in model.parameters():  # non-zero biases, so their gradients are exercised
         p.value += rng.normal(0, 0.1, p.shape)

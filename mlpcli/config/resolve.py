@@ -33,6 +33,8 @@ def check(config: Config, problems: Problems) -> None:
     data, model, reg, train = config.data, config.model, config.regularizer, config.train
     task = task_of(config)
     loss = LOSSES[config.loss]
+    if data.test is not None and data.test_split is not None:
+        problems.add(("data", "test_split"), "give data.test or data.test_split, not both")
     if data.validation is not None and data.validation_split is not None:
         problems.add(
             ("data", "validation_split"), "give data.validation or data.validation_split, not both"

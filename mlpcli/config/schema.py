@@ -14,7 +14,8 @@ A complete config, every field at its default unless required::
                                 # {images: .., labels: ..} (IDX) or {generator: moons, ...}
       validation: null          # another source, or:
       validation_split: null    # a fraction held out (stratified for classification)
-      test: null
+      test: null                # another source, or:
+      test_split: null          # a fraction held out first (before validation_split)
       target: null              # CSV target column (default: the last one)
       features: null            # CSV feature columns (default: all the others)
       task: null                # classification | regression (default: from the loss)
@@ -161,6 +162,7 @@ class DataConfig(Strict):
     validation: Source | None = None
     validation_split: Fraction | None = None
     test: Source | None = None
+    test_split: Fraction | None = None
     target: one_or_list(str) | None = None
     features: list[str] | None = None
     task: Literal["classification", "regression"] | None = None

@@ -1,0 +1,147 @@
+"""Regenerate the CSV files in this folder.
+
+Run from the repository root::
+
+    python datasets/make_datasets.py              # every dataset
+    python datasets/make_datasets.py moons sine   # only these
+    python datasets/make_datasets.py --out /tmp/d # somewhere else (e.g. to diff)
+
+The synthetic sets come from the package's own generators
+(``mlpcli/data/synthetic.py``), each with a fixed seed, so a run reproduces the
+committed files byte for byte as long as the generators and NumPy's
+``default_rng`` streams are unchanged. Iris and digits are copied from the
+copies scikit-learn bundles; without scikit-learn they are skipped and the
+committed files stay as they are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+
+try:
+    from mlpcli.data.synthetic import GENERATORS
+except ImportError:  # a checkout that is not pip-installed: use its own package
+    sys.path.insert(0, str(HERE.parent))
+    from mlpcli.data.synthetic import GENERATORS
+
+#: file stem -> (generator, seed, parameters). A new seed or parameter changes the file.
+SYNTHETIC: dict[str, tuple[str, int, dict]] = {
+    "xor": ("xor", 1, {"n_samples": 200, "noise": 0.2}),
+    "moons": ("moons", 2, {"n_samples": 500, "noise": 0.2}),
+    "circles": ("circles", 3, {"n_samples": 500, "noise": 0.08, "factor": 0.5}),
+    "spirals": ("spirals", 4, {"n_samples": 600, "classes": 3, "noise": 0.2}),
+    "blobs": ("blobs", 5, {"n_samples": 600, "classes": 4, "features": 2, "spread": 1.5}),
+    "sine": ("sine", 6, {"n_samples": 400, "noise": 0.05}),
+}
+
+REAL = ("iris", "digits")
+
+IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
+
+
+def fmt(value: float) -> str:
+    """Shortest text of ``value`` rounded to 6 decimals (``+ 0.0`` turns −0.0 into 0.0)."""
+    return repr(round(float(value), 6) + 0.0)
+
+
+def write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]]) -> None:
+    """Write a header and rows with ``\\n`` line ends, whatever the platform."""
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows(rows)
+
+
+def make_synthetic(name: str, out: Path) -> Path:
+    """Generate one synthetic set and write it to ``out/<name>.csv``."""
+    generator, seed, params = SYNTHETIC[name]
+    x, y = GENERATORS[generator](np.random.default_rng(seed), **params)
+    path = out / f"{name}.csv"
+    if y.ndim == 2:  # regression targets, (N, 1) for sine
+        header = ["x", "y"]
+        rows = ([fmt(v) for v in xi] + [fmt(t) for t in ti] for xi, ti in zip(x, y))
+    else:
+        header = [f"x{i + 1}" for i in range(x.shape[1])] + ["label"]
+        rows = ([fmt(v) for v in xi] + [str(int(label))] for xi, label in zip(x, y))
+    write_csv(path, header, rows)
+    return path
+
+
+def make_iris(out: Path) -> Path:
+    """Fisher's iris from scikit-learn's bundled copy, species as their names."""
+    from sklearn.datasets import load_iris
+
+    iris = load_iris()
+    names = [str(n) for n in iris.target_names]
+    rows = ([fmt(v) for v in xi] + [names[t]] for xi, t in zip(iris.data, iris.target))
+    path = out / "iris.csv"
+    write_csv(path, IRIS_COLUMNS, rows)
+    return path
+
+
+def make_digits(out: Path) -> Path:
+    """The 1797 8×8 digits from scikit-learn's bundled copy, pixels as integers 0..16."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    pixels = digits.data.astype(np.int64)
+    if not np.array_equal(pixels, digits.data):  # the source holds whole counts only
+        raise ValueError("digits: non-integer pixel values in scikit-learn's copy")
+    rows = ([str(v) for v in xi] + [str(int(t))] for xi, t in zip(pixels, digits.target))
+    path = out / "digits.csv"
+    write_csv(path, [f"pixel{i}" for i in range(pixels.shape[1])] + ["digit"], rows)
+    return path
+
+
+REAL_MAKERS: dict[str, Callable[[Path], Path]] = {"iris": make_iris, "digits": make_digits}
+
+
+def make_real(names: Iterable[str], out: Path) -> list[Path]:
+    """Rebuild the real datasets from scikit-learn if it is installed, else say so and skip."""
+    names = list(names)
+    if not names:
+        return []
+    try:
+        import sklearn  # noqa: F401
+    except ImportError:
+        print(
+            f"note: scikit-learn is not installed; skipping {', '.join(names)} "
+            "(the committed CSVs are kept; `pip install scikit-learn` to rebuild them)"
+        )
+        return []
+    return [REAL_MAKERS[name](out) for name in names]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Regenerate the CSV files in datasets/.")
+    known = [*SYNTHETIC, *REAL]
+    parser.add_argument(
+        "names", nargs="*", metavar="NAME", help=f"datasets to build (default: all of {known})"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=HERE, help="output folder (default: this script's folder)"
+    )
+    args = parser.parse_args(argv)
+    # Checked here, not with choices=: argparse rejects an empty nargs="*" list against choices.
+    unknown = [n for n in args.names if n not in known]
+    if unknown:
+        parser.error(f"unknown dataset {unknown[0]!r} (choose from {', '.join(known)})")
+    names = args.names or known
+    args.out.mkdir(parents=True, exist_ok=True)
+    written = [make_synthetic(n, args.out) for n in names if n in SYNTHETIC]
+    written += make_real([n for n in names if n in REAL], args.out)
+    for path in written:
+        print(f"wrote {path} ({path.stat().st_size:,} bytes)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
