@@ -111,21 +111,11 @@ def read_safetensors(
     size = path.stat().st_size
     with open(path, "rb") as f:
         head = f.read(8)
-        if head[:1] == b"\x80" or head[:2] == b"PK":
-            kind = "a pickle" if head[:1] == b"\x80" else "a zip/npz archive"
-            raise ModelFileError(
-                f"{path}: is {kind}, not safetensors; refusing to load it "
-                "(mlpcli reads only safetensors, which cannot carry code)"
-            )
-        if len(head) < 8:
-            raise ModelFileError(f"{path}: truncated ({size} bytes): not a safetensors file")
-        (header_len,) = struct.unpack("<Q", head)
-        if header_len > min(size - 8, MAX_HEADER_BYTES):
-            raise ModelFileError(
-                f"{path}: header claims {header_len} bytes but the file has {size}: "
-                "corrupt or not a safetensors file"
-            )
-        header_bytes = f.read(header_len)
+        (header_len,) = struct.unpack("<Q", head) if len(head) == 8 else (None,)
+        plausible = header_len is not None and 2 <= header_len <= min(size - 8, MAX_HEADER_BYTES)
+        header_bytes = f.read(header_len) if plausible else b""
+    if not header_bytes.startswith(b"{"):
+        raise ModelFileError(f"{path}: {_not_safetensors(head, header_len, size)}")
     try:
         header = json.loads(header_bytes)
     except (UnicodeDecodeError, json.JSONDecodeError):
@@ -141,6 +131,7 @@ def read_safetensors(
             and isinstance(info.get("shape"), list)
             and isinstance(info.get("data_offsets"), list)
             and len(info["data_offsets"]) == 2
+            and all(isinstance(o, int) and o >= 0 for o in info["data_offsets"])
         )
         if not ok:
             raise ModelFileError(f"{path}: corrupt safetensors entry for tensor {name!r}")
@@ -156,6 +147,31 @@ def read_safetensors(
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):
         raise ModelFileError(f"{path}: corrupt metadata")
     return tensors, metadata
+
+
+def _not_safetensors(head: bytes, header_len: int | None, size: int) -> str:
+    """Why a file that does not parse as safetensors was refused, as precisely as we can tell."""
+    if head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05"):
+        kind = "a Python pickle"
+    elif head[:2] == b"PK":
+        kind = "a zip archive (.npz or a PyTorch .pt file)"
+    else:
+        kind = None
+    if kind:
+        return (
+            f"is {kind}, not safetensors; refusing to load it "
+            "(mlpcli reads only safetensors, which cannot carry code)"
+        )
+    if header_len is None:
+        return f"truncated ({size} bytes): not a safetensors file"
+    if header_len > size - 8:
+        return (
+            f"header claims {header_len} bytes but the file has {size}: "
+            "corrupt or not a safetensors file"
+        )
+    if header_len > MAX_HEADER_BYTES:
+        return f"header of {header_len} bytes is larger than any model's: refusing it"
+    return "not a safetensors file (its header is not JSON)"
 
 
 # -- the model file ----------------------------------------------------------------------

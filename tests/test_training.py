@@ -46,7 +46,9 @@ def steps_and_sizes(run_dir):
 
 
 def test_batch_mode_takes_one_step_per_epoch(write, mlp, tmp_path):
-    assert mlp("train", write("c.yaml", moons_with(MODES["batch"])), "--out", "r", "-q").exit_code == 0
+    assert (
+        mlp("train", write("c.yaml", moons_with(MODES["batch"])), "--out", "r", "-q").exit_code == 0
+    )
     steps, sizes = steps_and_sizes(tmp_path / "r")
     assert steps == [1, 2, 3, 4, 5, 6] and set(sizes) == {90}  # 120 rows, 25 % held out
 
@@ -103,7 +105,9 @@ def test_one_full_batch_step_by_hand_with_l2(write, mlp, tmp_path):
     np.testing.assert_allclose(trained["layers.0.weight"], w - lr * grad_w, rtol=1e-13)
     np.testing.assert_allclose(trained["layers.0.bias"], b - lr * grad_b, rtol=1e-13)
     summary = json.loads((tmp_path / "r" / "summary.json").read_text())
-    assert summary["final"]["train_loss"] == pytest.approx(0.5 * ((y - t) ** 2).sum() / n, rel=1e-13)
+    assert summary["final"]["train_loss"] == pytest.approx(
+        0.5 * ((y - t) ** 2).sum() / n, rel=1e-13
+    )
 
 
 def test_early_stopping_restores_the_best_epoch(write, mlp, tmp_path):
@@ -143,7 +147,9 @@ def test_training_stays_float32_end_to_end(write):
     from mlpcli.train import Trainer
 
     seen = set()
-    trainer = Trainer(exp, on_epoch=lambda r: seen.update(p.grad.dtype for p in exp.model.parameters()))
+    trainer = Trainer(
+        exp, on_epoch=lambda r: seen.update(p.grad.dtype for p in exp.model.parameters())
+    )
     trainer.run()
     assert exp.train.x.dtype == np.float32 and exp.train.targets.dtype.kind == "i"
     assert {p.value.dtype for p in exp.model.parameters()} == {np.dtype(np.float32)}
