@@ -29,6 +29,10 @@ def num(x: float | None, digits: int = 4) -> str:
     return f"{x:.{digits}g}"
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds * 1000:.1f}ms" if seconds < 1 else f"{seconds:.2f}s"
+
+
 def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
@@ -169,7 +173,7 @@ class TrainingDisplay:
         return Text(
             f"{r.epoch:>7} {num(r.train_loss):>11} {num(r.val_loss):>11} "
             f"{value(r.train_metric):>10} {value(r.val_metric):>10} {r.lr:>9.3g} "
-            f"{r.batch_size:>7} {r.seconds:>7.2f}s"
+            f"{r.batch_size:>7} {duration(r.seconds):>8}"
         )
 
     def epoch(self, record: EpochRecord) -> None:
@@ -204,7 +208,7 @@ class TrainingDisplay:
                 }.get(st.stop_reason, str(st.stop_reason)),
             ),
             ("epochs / steps", f"{st.epoch} / {st.step}"),
-            ("wall time", f"{st.elapsed:.2f}s"),
+            ("wall time", duration(st.elapsed)),
         ]
         final = s.get("final") or {}
         if final:
