@@ -18,6 +18,11 @@ from mlpcli.nn.features import Standardizer
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
 
+def _shown(value: object) -> str:
+    """A label or value as a message shows it: 'cat' or 5, never np.str_('cat')."""
+    return repr(value.item() if isinstance(value, np.generic) else value)
+
+
 def class_labels(data: Dataset) -> np.ndarray:
     """The raw labels of ``data`` as integers where they all are, else as strings.
 
@@ -32,7 +37,8 @@ def class_labels(data: Dataset) -> np.ndarray:
         if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
             row = int(np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))[0])
             raise DataError(
-                f"{data.source}: class label {y[row]!r} at {data.where(row)} is not an integer"
+                f"{data.source}: class label {_shown(y[row])} at {data.where(row)} "
+                "is not an integer"
             )
         return y.astype(np.int64)
     labels = y.astype(str)
@@ -55,7 +61,7 @@ def encode_classes(
         classes = np.unique(labels)
         if len(classes) < 2:
             raise DataError(
-                f"{data.source}: a single class ({classes[0]!r}) in the target; "
+                f"{data.source}: a single class ({_shown(classes[0])}) in the target; "
                 "classification needs at least two"
             )
         return np.searchsorted(classes, labels), classes
@@ -71,7 +77,7 @@ def encode_classes(
         row = int(np.flatnonzero(~found)[0])
         known = ", ".join(str(c) for c in classes)
         raise DataError(
-            f"{data.source}: label {labels[row]!r} at {data.where(row)} was never seen "
+            f"{data.source}: label {_shown(labels[row])} at {data.where(row)} was never seen "
             f"in training (the model knows: {known})"
         )
     return order[pos], classes
@@ -88,7 +94,7 @@ def regression_targets(data: Dataset, dtype: np.dtype | type) -> np.ndarray:
                 float(y[row, col])
             except ValueError:
                 raise DataError(
-                    f"{data.source}: target {y[row, col]!r} at {data.where(row)} "
+                    f"{data.source}: target {_shown(y[row, col])} at {data.where(row)} "
                     f"(column '{data.target_names[col]}') is not a number"
                 ) from None
         raise
