@@ -18,6 +18,7 @@ from __future__ import annotations
 import csv
 import difflib
 import gzip
+import warnings
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
@@ -169,7 +170,11 @@ def load_csv(
         raise
     y = None
     if target_idx:
-        y = np.char.strip(np.loadtxt(path, usecols=target_idx, dtype=str, **read))
+        with warnings.catch_warnings():
+            # NumPy reads string columns in chunks and warns that comment lines do not
+            # count towards a chunk's rows; we skip them on purpose.
+            warnings.filterwarnings("ignore", message="Input line .* contained no data")
+            y = np.char.strip(np.loadtxt(path, usecols=target_idx, dtype=str, **read))
         y = y[:, 0] if len(target_idx) == 1 else y
     data = Dataset(
         x=x,
