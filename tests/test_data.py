@@ -87,7 +87,8 @@ def write_idx(path, array, gz=False):
     header = bytes([0, 0, codes[array.dtype.type], array.ndim])
     header += struct.pack(f">{array.ndim}I", *array.shape)
     data = header + array.astype(array.dtype.newbyteorder(">")).tobytes()
-    (gzip.open if gz else open)(path, "wb").write(data)
+    with (gzip.open if gz else open)(path, "wb") as f:
+        f.write(data)
 
 
 @pytest.mark.parametrize("gz", [False, True])
