@@ -32,15 +32,13 @@ from mlpcli.checkpoint import (
     save_model,
     save_state,
 )
-from mlpcli.config import Config, fingerprint, flatten, load_config, to_yaml
+from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
 from mlpcli.errors import ConfigError, DivergedError, MlpError
 from mlpcli.evaluate import METRIC
 from mlpcli.experiment import Experiment, build
 from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate_split
 
 RUN_FILES = ("config.yaml", "model.safetensors", "metrics.csv", "summary.json", "state.safetensors")
-#: Minimum seconds between two checkpoints written at epoch ends (the final one is always written).
-CHECKPOINT_SECONDS = 2.0
 
 
 class RunDirError(MlpError):
@@ -249,8 +247,9 @@ class RunResult:
 class Checkpointer:
     """The trainer's ``on_checkpoint``: writes model, state, metrics and, at the end, summary."""
 
-    def __init__(self, run: RunDir, exp: Experiment, seconds: float = CHECKPOINT_SECONDS) -> None:
-        self.run, self.exp, self.seconds = run, exp, seconds
+    def __init__(self, run: RunDir, exp: Experiment) -> None:
+        self.run, self.exp = run, exp
+        self.seconds = exp.config.train.checkpoint_seconds
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
             exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names
@@ -333,16 +332,10 @@ def train_resume(
         raise RunDirError(f"{run_path}: {what}; nothing to resume")
     original = load_config(saved_config)
     config = load_config(config_path or saved_config, overrides)
-    before = flatten(original.model_dump(mode="json", by_alias=True))
-    after = flatten(config.model_dump(mode="json", by_alias=True))
-    changed = [
-        ".".join(map(str, k))
-        for k in before.keys() | after.keys()
-        if k != ("train", "epochs") and before.get(k) != after.get(k)
-    ]
+    changed = training_changes(original, config)
     if changed:
         raise ConfigError(
-            f"{run_path}: cannot resume with a different config ({', '.join(sorted(changed))} "
+            f"{run_path}: cannot resume with a different config ({', '.join(changed)} "
             "changed); only train.epochs may change"
         )
     run = RunDir(run_path)

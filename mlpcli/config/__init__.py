@@ -10,7 +10,15 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from mlpcli.config.loading import Problems, apply_override, parse_yaml, read_config_file, validate
-from mlpcli.config.resolve import check, fingerprint, flatten, resolve, task_of, to_json, to_yaml
+from mlpcli.config.resolve import (
+    check,
+    fingerprint,
+    resolve,
+    task_of,
+    to_json,
+    to_yaml,
+    training_changes,
+)
 from mlpcli.config.schema import Config
 from mlpcli.errors import ConfigError, ModelFileError
 
@@ -18,12 +26,12 @@ __all__ = [
     "Config",
     "config_from_json",
     "fingerprint",
-    "flatten",
     "load_config",
     "parse_yaml",
     "task_of",
     "to_json",
     "to_yaml",
+    "training_changes",
 ]
 
 

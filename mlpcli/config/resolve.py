@@ -144,8 +144,8 @@ def to_json(config: Config) -> str:
     return json.dumps(config.model_dump(mode="json", by_alias=True), sort_keys=True)
 
 
-#: Fields that may differ between a run and its resumption.
-RESUMABLE_CHANGES = {("train", "epochs")}
+#: Fields that may differ between a run and its resumption: they do not change the weights.
+RESUMABLE_CHANGES = {("train", "epochs"), ("train", "checkpoint_seconds")}
 
 
 def flatten(d: Any, prefix: tuple = ()) -> dict[tuple, Any]:
@@ -155,6 +155,17 @@ def flatten(d: Any, prefix: tuple = ()) -> dict[tuple, Any]:
     if isinstance(d, list) and d and all(isinstance(v, dict) for v in d):
         return {k: v for i, val in enumerate(d) for k, v in flatten(val, (*prefix, i)).items()}
     return {prefix: d}
+
+
+def training_changes(before: Config, after: Config) -> list[str]:
+    """Dotted paths of the fields that differ and would change the trained weights."""
+    a = flatten(before.model_dump(mode="json", by_alias=True))
+    b = flatten(after.model_dump(mode="json", by_alias=True))
+    return sorted(
+        ".".join(map(str, k))
+        for k in a.keys() | b.keys()
+        if k not in RESUMABLE_CHANGES and a.get(k) != b.get(k)
+    )
 
 
 def fingerprint(config: Config) -> str:

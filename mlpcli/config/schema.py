@@ -36,6 +36,7 @@ A complete config, every field at its default unless required::
       optimizer: {name: sgd, momentum: 0.0, nesterov: false}
       shuffle: true
       early_stopping: null      # {metric: val_loss, patience: 10, restore_best: true}
+      checkpoint_seconds: 2.0   # save model and state at most this often (0: every epoch)
 """
 
 from __future__ import annotations
@@ -294,6 +295,7 @@ class TrainConfig(Strict):
     optimizer: OptimizerConfig = OptimizerConfig()
     shuffle: bool = True
     early_stopping: EarlyStoppingConfig | None = None
+    checkpoint_seconds: NonNegative = 2.0  # save at most this often (0: after every epoch)
 
 
 class Config(Strict):

@@ -1,0 +1,288 @@
+"""Promises that keep runs recoverable: exact resume, safe interruption, atomic files,
+concurrent runs, determinism. Each test tries to break one."""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import metrics_rows, same_tensors
+from safetensors.numpy import load_file
+
+from mlpcli import checkpoint
+from mlpcli.checkpoint import atomic_write, load_model, load_state
+
+RESUMABLE = """\
+seed: 11
+data:
+  train: {generator: moons, n_samples: 160, noise: 0.2}
+  validation_split: 0.25
+model: {hidden: [8, 6], activation: tanh, init: xavier}
+loss: cross_entropy
+regularizer: {type: l2, lambda: 0.01}
+train:
+  epochs: 10
+  batch: BATCH
+  lr: {schedule: step, initial: 0.2, factor: 0.7, every: 3}
+  optimizer: {momentum: 0.9, nesterov: true}
+  early_stopping: {patience: 100, restore_best: true}
+"""
+
+BATCHES = {
+    "batch": "{mode: batch}",
+    "stochastic": "{mode: stochastic}",
+    "minibatch": "{mode: minibatch, size: 16}",
+    "growing": "{mode: minibatch, size: 4, growth: {factor: 2, every: 3, max: 32}}",
+}
+
+
+def exe():
+    path = shutil.which("mlp")
+    assert path, "the mlp console script is not on PATH: pip install -e '.[test]'"
+    return path
+
+
+def same_run(a, b):
+    assert metrics_rows(a) == metrics_rows(b)
+    assert same_tensors(
+        load_file(str(a / "model.safetensors")), load_file(str(b / "model.safetensors"))
+    )
+    sa, _, _ = load_state(a / "state.safetensors")
+    sb, _, _ = load_state(b / "state.safetensors")
+    for key in ("epoch", "step", "best_epoch", "best_value", "bad_epochs", "rng_state"):
+        assert sa[key] == sb[key], key
+
+
+# -- 1. exact resume ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("mode", BATCHES)
+def test_resume_is_bit_identical(mode, write, mlp, tmp_path):
+    path = write("c.yaml", RESUMABLE.replace("BATCH", BATCHES[mode]))
+    assert mlp("train", path, "--out", "full", "-q").exit_code == 0
+    assert mlp("train", path, "--out", "part", "-q", "--set", "train.epochs=4").exit_code == 0
+    assert len(metrics_rows(tmp_path / "part")) == 5
+    res = mlp("train", "--resume", tmp_path / "part", "--set", "train.epochs=10", "-q")
+    assert res.exit_code == 0, res.stderr
+    same_run(tmp_path / "full", tmp_path / "part")
+    assert json.loads((tmp_path / "part" / "summary.json").read_text())["epochs_run"] == 10
+
+
+def test_resume_refuses_a_changed_config_naming_the_fields(write, mlp, tmp_path):
+    path = write("c.yaml", RESUMABLE.replace("BATCH", BATCHES["minibatch"]))
+    assert mlp("train", path, "--out", "r", "-q", "--set", "train.epochs=2").exit_code == 0
+    res = mlp(
+        "train", "--resume", tmp_path / "r", "--set", "train.lr.initial=0.5", "--set", "seed=2"
+    )
+    assert res.exit_code == 2
+    assert "cannot resume with a different config (seed, train.lr.initial changed)" in res.stderr
+    res = mlp("train", path, "--resume", tmp_path / "r", "--set", "model.hidden=[8]")
+    assert res.exit_code == 2 and "model.hidden" in res.stderr
+    assert mlp("train", "--resume", tmp_path / "nowhere").exit_code == 2
+
+
+def test_an_early_stopped_run_has_nothing_to_resume(write, mlp, tmp_path):
+    text = RESUMABLE.replace("BATCH", BATCHES["batch"]).replace("patience: 100", "patience: 1")
+    text = text.replace("epochs: 10", "epochs: 200")
+    assert mlp("train", write("c.yaml", text), "--out", "r", "-q").exit_code == 0
+    res = mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=300")
+    assert res.exit_code == 2 and "stopped early" in res.stderr
+
+
+# -- 2. safe interruption ------------------------------------------------------------------
+
+LONG = (
+    RESUMABLE.replace("BATCH", BATCHES["stochastic"])
+    .replace("n_samples: 160", "n_samples: 1600")
+    .replace("epochs: 10", "epochs: 6")
+)
+
+
+def start_training(config, out, cwd):
+    proc = subprocess.Popen([exe(), "train", config, "--out", out], cwd=cwd,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
+    deadline = time.monotonic() + 30
+    while not (out / "config.yaml").exists():  # written when training starts
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    return proc
+
+
+@pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_saves_state_and_the_run_resumes_exactly(sig, code, write, mlp, tmp_path):
+    path = write("c.yaml", LONG)
+    proc = start_training(path, tmp_path / "r", tmp_path)
+    time.sleep(0.4)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == code, err
+    assert f"mlp train --resume {tmp_path / 'r'}" in err
+    state, _, _ = load_state(tmp_path / "r" / "state.safetensors")
+    assert state["stop_reason"] == "interrupted" and 0 < state["step"] < 6 * 1200
+    res = subprocess.run([exe(), "train", "--resume", tmp_path / "r", "-q"], cwd=tmp_path)
+    assert res.returncode == 0
+    assert mlp("train", path, "--out", "full", "-q").exit_code == 0
+    same_run(tmp_path / "full", tmp_path / "r")
+
+
+def test_a_second_signal_exits_at_once_without_corrupting_files(write, tmp_path):
+    proc = start_training(write("c.yaml", LONG), tmp_path / "r", tmp_path)
+    time.sleep(0.3)
+    proc.send_signal(signal.SIGINT)
+    proc.send_signal(signal.SIGINT)
+    proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert_run_files_intact(tmp_path / "r")
+
+
+def assert_run_files_intact(run):
+    """Whatever files a run has are complete: each one parses, and no temporary is left."""
+    names = {p.name for p in run.iterdir()} - {".lock"}
+    assert not [n for n in names if n.endswith(".tmp")], names
+    if "model.safetensors" in names:
+        load_model(run)
+    if "state.safetensors" in names:
+        load_state(run / "state.safetensors")
+    if "metrics.csv" in names:
+        lines = (run / "metrics.csv").read_text().splitlines()
+        assert lines[0].startswith("epoch,") and all(len(x.split(",")) == 9 for x in lines)
+    if "summary.json" in names:
+        json.loads((run / "summary.json").read_text())
+
+
+# -- 3. atomic files -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("anonymous", [True, False], ids=["O_TMPFILE", "named-temporary"])
+def test_a_write_that_fails_midway_leaves_the_old_file(anonymous, tmp_path, monkeypatch):
+    if not anonymous:
+        monkeypatch.setattr(checkpoint, "_LINKAT", None)
+    target = tmp_path / "model.safetensors"
+    atomic_write(target, b"old checkpoint")
+
+    def broken_fsync(fd):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", broken_fsync)
+    with pytest.raises(OSError, match="No space left"):
+        atomic_write(target, b"new checkpoint, never complete")
+    assert target.read_bytes() == b"old checkpoint"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.safetensors"]
+
+
+def test_a_checkpoint_that_fails_midway_keeps_the_previous_one(write, mlp, tmp_path, monkeypatch):
+    text = RESUMABLE.replace("BATCH", BATCHES["minibatch"]).replace(
+        "epochs: 10", "epochs: 10\n  checkpoint_seconds: 0"
+    )
+    path = write("c.yaml", text)
+    assert mlp("train", path, "--out", "r", "-q", "--set", "train.epochs=3").exit_code == 0
+    before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
+    calls = {"n": 0}
+    real = checkpoint.st_save
+
+    def failing_save(*args, **kwargs):  # the disk fills up in the middle of the 2nd checkpoint
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError(28, "No space left on device", "state.safetensors")
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(checkpoint, "st_save", failing_save)
+    res = mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=8")
+    assert res.exit_code == 2 and "No space left on device" in res.stderr
+    assert_run_files_intact(tmp_path / "r")
+    state, _, _ = load_state(tmp_path / "r" / "state.safetensors")
+    assert state["epoch"] == 4  # the checkpoint after epoch 4 is whole; epoch 5's never landed
+    monkeypatch.setattr(checkpoint, "st_save", real)
+    assert mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=8", "-q").exit_code == 0
+    assert before.keys() <= {p.name for p in (tmp_path / "r").iterdir()}
+
+
+def test_sigkill_while_checkpointing_never_corrupts_a_run(write, tmp_path):
+    # A checkpoint after every epoch, epochs of a few milliseconds: most kills land in or
+    # near a write.
+    text = (
+        LONG.replace("epochs: 6", "epochs: 200\n  checkpoint_seconds: 0")
+        .replace("n_samples: 1600", "n_samples: 400")
+        .replace("{mode: stochastic}", "{mode: minibatch, size: 4}")
+    )
+    path = write("c.yaml", text)
+    run = tmp_path / "r"
+    rng = np.random.default_rng(0)
+    killed = 0
+    for attempt in range(8):
+        args = ["train", path, "--out", run] if attempt == 0 else ["train", "--resume", run]
+        proc = subprocess.Popen([exe(), *map(str, args), "-q"], cwd=tmp_path)
+        time.sleep(0.7 + rng.uniform(0, 0.3))  # start-up, then some epochs
+        if proc.poll() is not None:  # finished before the kill
+            break
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed += 1
+        assert_run_files_intact(run)
+        assert (run / "state.safetensors").exists()
+    assert killed >= 3
+    assert subprocess.run([exe(), "train", "--resume", run, "-q"], cwd=tmp_path).returncode == 0
+    assert_run_files_intact(run)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary["stop_reason"] in ("completed", "early_stopping")  # patience 100 may end it
+
+
+# -- 7. concurrent runs --------------------------------------------------------------------
+
+
+def test_a_second_process_cannot_write_the_same_run(write, tmp_path):
+    path = write("c.yaml", LONG)
+    first = start_training(path, tmp_path / "r", tmp_path)
+    second = subprocess.run([exe(), "train", path, "--out", tmp_path / "r", "--force"],
+                            cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+    assert second.returncode == 2
+    assert f"in use by another mlp process (pid {first.pid})" in second.stderr
+    first.send_signal(signal.SIGINT)
+    first.communicate(timeout=60)
+    assert not (tmp_path / "r" / ".lock").exists()
+
+
+def test_a_stale_lock_from_a_dead_process_is_taken_over(write, mlp, tmp_path):
+    path = write("c.yaml", RESUMABLE.replace("BATCH", BATCHES["batch"]))
+    assert mlp("train", path, "--out", "r", "-q", "--set", "train.epochs=2").exit_code == 0
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    (tmp_path / "r" / ".lock").write_text(f"{dead.pid}\n")  # as if that process was killed
+    assert mlp("train", "--resume", tmp_path / "r", "-q", "--set", "train.epochs=3").exit_code == 0
+    assert not (tmp_path / "r" / ".lock").exists()
+
+
+def test_parallel_runs_into_fresh_directories_do_not_interfere(write, tmp_path):
+    path = write("c.yaml", RESUMABLE.replace("BATCH", BATCHES["minibatch"]))
+    procs = [subprocess.Popen([exe(), "train", path, "-q", "--json"], cwd=tmp_path,
+                              stdout=subprocess.PIPE, text=True) for _ in range(4)]  # fmt: skip
+    dirs = sorted(json.loads(p.communicate(timeout=120)[0])["run_dir"] for p in procs)
+    assert dirs == [f"runs/c-{i}" for i in range(1, 5)]
+    first = load_file(str(tmp_path / dirs[0] / "model.safetensors"))
+    for d in dirs[1:]:
+        assert same_tensors(first, load_file(str(tmp_path / d / "model.safetensors")))
+
+
+# -- 8. determinism ------------------------------------------------------------------------
+
+
+def test_same_seed_same_bits_across_processes_and_hash_seeds(write, tmp_path):
+    path = write("c.yaml", RESUMABLE.replace("BATCH", BATCHES["minibatch"]))
+    for name, hash_seed in (("a", "0"), ("b", "12345")):
+        env = {**os.environ, "PYTHONHASHSEED": hash_seed}
+        res = subprocess.run([exe(), "train", path, "--out", name, "-q"], cwd=tmp_path, env=env)
+        assert res.returncode == 0
+    a, b = tmp_path / "a", tmp_path / "b"
+    # Tensors and metadata are equal; the file bytes may still differ in the order of the
+    # metadata keys, which the safetensors library writes from a randomly seeded hash map.
+    ta, ma = checkpoint.read_safetensors(a / "model.safetensors")
+    tb, mb = checkpoint.read_safetensors(b / "model.safetensors")
+    assert same_tensors(ta, tb) and ma == mb
+    assert (a / "config.yaml").read_bytes() == (b / "config.yaml").read_bytes()
+    assert metrics_rows(a) == metrics_rows(b)
