@@ -220,10 +220,7 @@ def _not_safetensors(head: bytes, header_len: int | None, size: int) -> str:
     if header_len is None:
         return f"truncated ({size} bytes): not a safetensors file"
     if header_len > size - 8:
-        return (
-            f"header claims {header_len} bytes but the file has {size}: "
-            "corrupt or not a safetensors file"
-        )
+        return f"truncated or corrupt: header claims {header_len} bytes but the file has {size}"
     if header_len > MAX_HEADER_BYTES:
         return f"header of {header_len} bytes is larger than any model's: refusing it"
     return "not a safetensors file (its header is not JSON)"

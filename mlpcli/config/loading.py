@@ -25,7 +25,7 @@ from typing import Annotated, Any, Literal, Union, get_args, get_origin
 import yaml
 from pydantic import BaseModel, Tag, ValidationError
 
-from mlpcli.config.schema import UNION_TAGS, Config
+from mlpcli.config.schema import Config
 from mlpcli.errors import ConfigError
 
 #: Larger config files are refused before they are parsed.
@@ -209,15 +209,16 @@ def apply_override(data: dict, assignment: str) -> Path_:
 # -- validation errors ------------------------------------------------------------
 
 
-def _alternatives(tp: Any) -> list[tuple[str | None, Any]]:
-    """The (tag, type) alternatives of a type, with Annotated and Union flattened."""
+def _options(tp: Any) -> list[tuple[str | None, Any]]:
+    """The immediate alternatives of a type as (tag, type): Optional and Union split,
+    Annotated unwrapped; a member marked with ``Tag`` is returned whole under its tag."""
     origin = get_origin(tp)
     if origin is Annotated:
         base, *meta = get_args(tp)
         tags = [m.tag for m in meta if isinstance(m, Tag)]
-        return [(tags[0] if tags else t, x) for t, x in _alternatives(base)]
+        return [(tags[0], base)] if tags else _options(base)
     if origin is Union or origin is types.UnionType:
-        return [alt for arg in get_args(tp) for alt in _alternatives(arg)]
+        return [o for arg in get_args(tp) if arg is not type(None) for o in _options(arg)]
     return [(None, tp)]
 
 
@@ -226,6 +227,7 @@ def _is_model(tp: Any) -> bool:
 
 
 def _literal_tags(model: type[BaseModel]) -> set[str]:
+    """Values of the model's single-value Literal fields: its discriminator tags."""
     return {
         args[0]
         for f in model.model_fields.values()
@@ -233,31 +235,40 @@ def _literal_tags(model: type[BaseModel]) -> set[str]:
     }
 
 
-def _model_at(loc: tuple) -> type[BaseModel] | None:
-    """The config model that an error location (with union tags) points into."""
+def _fields(model: type[BaseModel]) -> dict[str, Any]:
+    return {f.alias or name: f for name, f in model.model_fields.items()}
+
+
+def locate(loc: tuple) -> tuple[tuple, type[BaseModel] | None]:
+    """Follow a pydantic error location through the schema.
+
+    Returns the path as the user wrote it (the union tags pydantic inserts, such
+    as ``generator`` or ``step``, dropped) and the config model the location ends
+    in (for suggesting keys), or None where the walk leaves the schema.
+    """
     tp: Any = Config
+    shown: list = []
     for part in loc:
-        alts = _alternatives(tp)
-        if isinstance(part, int):
-            lists = [t for _, t in alts if get_origin(t) is list]
-            if not lists:
-                return None
-            tp = get_args(lists[0])[0]
+        if tp is None:
+            shown.append(part)
             continue
-        tagged = [t for tag, t in alts if tag == part]
-        tagged = tagged or [t for _, t in alts if _is_model(t) and part in _literal_tags(t)]
-        if tagged:
+        opts = _options(tp)
+        if isinstance(part, int):
+            lists = [t for _, t in opts if get_origin(t) is list]
+            tp = get_args(lists[0])[0] if lists else None
+            shown.append(part)
+            continue
+        tagged = [t for tag, t in opts if tag == part]
+        tagged = tagged or [t for _, t in opts if _is_model(t) and part in _literal_tags(t)]
+        if tagged:  # pydantic's union branch name, not a key the user wrote
             tp = tagged[0]
             continue
-        models = [t for _, t in alts if _is_model(t)]
-        if not models:
-            return None
-        fields = {f.alias or name: f for name, f in models[0].model_fields.items()}
-        if part not in fields:
-            return None
-        tp = fields[part].annotation
-    models = [t for _, t in _alternatives(tp) if _is_model(t)]
-    return models[0] if models else None
+        models = [t for _, t in opts if _is_model(t) and part in _fields(t)]
+        tp = _fields(models[0])[part].annotation if models else None
+        shown.append(part)
+    models = [t for _, t in _options(tp)] if tp is not None else []
+    models = [t for t in models if _is_model(t)]
+    return tuple(shown), (models[0] if len(models) == 1 else None)
 
 
 def _suggest(word: object, choices: list[str]) -> str:
@@ -294,9 +305,8 @@ _MESSAGES = {
 def _describe(err: dict, loc: tuple) -> str:
     kind, ctx = err["type"], err.get("ctx") or {}
     if kind == "extra_forbidden":
-        model = _model_at(loc[:-1])
-        keys = [f.alias or n for n, f in model.model_fields.items()] if model else []
-        return "unknown key" + (_suggest(loc[-1], keys) if keys else "")
+        _, model = locate(loc[:-1])
+        return "unknown key" + (_suggest(loc[-1], list(_fields(model))) if model else "")
     if kind == "literal_error":
         choices = _choices(ctx.get("expected", ""))
         return f"{err['input']!r} is not one of {', '.join(choices)}" + _suggest(
@@ -310,7 +320,9 @@ def _describe(err: dict, loc: tuple) -> str:
     if kind == "union_tag_not_found":
         return f"needs a {ctx.get('discriminator', 'type')} key"
     if kind in _MESSAGES:
-        return _MESSAGES[kind].format(**ctx)
+        return _MESSAGES[kind].format(
+            **{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
+        )
     return str(err["msg"])
 
 
@@ -352,7 +364,7 @@ def validate(data: dict, source: str, lines: dict[Path_, int]) -> Config:
         errors = e.errors()
     for err in errors:
         loc = tuple(err["loc"])
-        shown = tuple(p for p in loc if p not in UNION_TAGS)
+        shown, _ = locate(loc)
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             # name the key that picks the branch: train.lr.schedule, data.train.generator
             shown = (*shown, err["ctx"]["discriminator"].strip("'"))

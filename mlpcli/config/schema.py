@@ -154,8 +154,6 @@ Source = Annotated[
         "or {generator: ...}",
     ),
 ]
-#: Loc entries pydantic adds for union branches; error messages drop them.
-UNION_TAGS = frozenset({"file", "idx", "generator", *GENERATORS, "one", "many", "value", "section"})
 
 
 class DataConfig(Strict):
