@@ -22,7 +22,6 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 from mlpcli.engine import Node, no_grad
-from mlpcli.nn.activations import activate
 from mlpcli.nn.objective import Objective
 
 EPS = 1e-6
@@ -203,9 +202,9 @@ def check_model(
     )
     if nodes:
         h = x
-        for i, (layer, act) in enumerate(zip(model.layers, model.activations)):
+        for i in range(len(model.layers)):
             with no_grad():
-                h = activate(act, layer(Node(h))).value
+                h = model.forward(Node(h), start=i, stop=i + 1).value
             leaf = Node(h.copy(), requires_grad=True, name=f"layers.{i}.output")
             results += check_gradients(
                 lambda leaf=leaf, i=i: objective(leaf, targets, start=i + 1).total,

@@ -198,6 +198,9 @@ class Trainer:
             stop = min(start + size, n)
             if whole:
                 xb, tb = train.x, train.targets
+            elif size == 1:  # stochastic: a view of one row, nothing to copy
+                r = rows[start]
+                xb, tb = train.x[r : r + 1], train.targets[r : r + 1]
             else:
                 batch_rows = rows[start:stop]
                 xb, tb = self.gather_x(batch_rows), self.gather_t(batch_rows)

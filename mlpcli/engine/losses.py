@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpcli.engine.activations import sigmoid
 from mlpcli.engine.node import Op
 
 
@@ -43,22 +42,30 @@ class BinaryCrossEntropy(Op):
     """L = −(t ln σ(a) + (1−t) ln(1−σ(a))) on logits a, summed over the K outputs.
 
     Evaluated as max(a, 0) − a·t + ln(1 + e^{−|a|}), which never overflows;
-    ∂L/∂a = σ(a) − t. Shapes: a (N, K), targets (N, K) with values in {0, 1}.
+    ∂L/∂a = σ(a) − t, with σ(a) taken from the same e^{−|a|} (see
+    :func:`~mlpcli.engine.activations.sigmoid`). Shapes: a (N, K), targets
+    (N, K) with values in {0, 1}.
     """
 
-    __slots__ = ("targets", "a")
+    __slots__ = ("p", "targets")
 
     def __init__(self, targets: np.ndarray) -> None:
         self.targets = targets
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        self.a = a
         with np.errstate(under="ignore"):  # e^{-|a|} → 0 for large |a| is exact enough
-            per_entry = np.maximum(a, 0) - a * self.targets + np.log1p(np.exp(-np.abs(a)))
-        return np.asarray(per_entry.sum() / len(a))
+            e = np.exp(-np.abs(a))
+        loss = (np.maximum(a, 0) - a * self.targets + np.log1p(e)).sum() / len(a)
+        # σ(a) from the same e: 1/(1 + e) for a ≥ 0, e/(1 + e) for a < 0 (never overflows)
+        p = 1 / (1 + e)
+        np.multiply(p, e, out=p, where=a < 0)
+        self.p = p
+        return np.asarray(loss)
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
-        return ((sigmoid(self.a) - self.targets) * (grad / len(self.a)),)
+        g = self.p - self.targets
+        g *= grad / len(g)
+        return (g,)
 
 
 class SoftmaxCrossEntropy(Op):

@@ -65,9 +65,10 @@ class Op:
     __slots__ = ("needs_input_grad",)
 
     def __call__(self, *inputs: Node) -> Node:
+        # The hot path of every forward pass: list comprehensions, no generators.
         out = self.forward(*[node.value for node in inputs])
         if _grad_enabled:
-            needs = tuple(node.requires_grad for node in inputs)
+            needs = [node.requires_grad for node in inputs]
             if True in needs:
                 self.needs_input_grad = needs
                 return Node(out, inputs, self, True)
@@ -143,15 +144,16 @@ class Node:
                 raise ValueError(
                     f"backward() without a gradient needs a scalar, got shape {self.value.shape}"
                 )
-            grad = np.ones_like(self.value)
+            grad = np.ones(self.value.shape, self.value.dtype)
         _accumulate(self, grad)
         for node in reversed(_topological_order(self)):
             if node.grad is None:  # every path from the root to it was cut
                 continue
-            grads = node.op.backward(node.grad)
-            for parent, g in zip(node.parents, grads):
-                if g is not None and parent.requires_grad:
-                    _accumulate(parent, g)
+            for parent, g in zip(node.parents, node.op.backward(node.grad)):
+                if g is None or not parent.requires_grad:
+                    continue
+                # Inlined _accumulate: this loop runs once per edge of the graph.
+                parent.grad = g if parent.grad is None else parent.grad + g
 
     def zero_grad(self) -> None:
         self.grad = None

@@ -168,7 +168,7 @@ class Linear(Op):
         need_x, need_w, need_b = self.needs_input_grad
         gx = grad @ self.w if need_x else None
         gw = grad.T @ self.x if need_w else None
-        gb = grad.sum(axis=0) if need_b else None
+        gb = np.add.reduce(grad, axis=0) if need_b else None  # = grad.sum(0), less overhead
         return gx, gw, gb
 
 

@@ -1,6 +1,6 @@
 """Neural-network pieces on the engine: layers, activations, losses, regularizers, φ(x), MLP."""
 
-from mlpcli.nn.activations import ACTIVATIONS, activate
+from mlpcli.nn.activations import ACTIVATIONS
 from mlpcli.nn.features import FEATURES, BasisFunctions, Standardizer
 from mlpcli.nn.layers import INITIALIZERS, Linear
 from mlpcli.nn.losses import LOSSES, Loss
@@ -21,6 +21,5 @@ __all__ = [
     "Objective",
     "Regularizer",
     "Standardizer",
-    "activate",
     "error",
 ]

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from mlpcli.engine import Node, no_grad
-from mlpcli.nn.activations import activate
+from mlpcli.nn.activations import ACTIVATIONS
 from mlpcli.nn.features import BasisFunctions, Standardizer
 from mlpcli.nn.layers import Linear
 
@@ -67,6 +67,10 @@ class MLP:
                 f"{len(activation)} activations given for {len(self.hidden)} hidden layers"
             )
         self.activations = [*activation, output_activation]
+        # op classes per layer, looked up once; identity adds no node to the graph
+        self._activation_ops = [
+            None if name == "identity" else ACTIVATIONS[name] for name in self.activations
+        ]
         self.dtype = np.dtype(dtype)
         self.standardizer, self.basis = standardizer, basis
         width_in = basis.n_features(n_inputs) if basis is not None else n_inputs
@@ -102,15 +106,17 @@ class MLP:
             x = self.basis(x)
         return x
 
-    def forward(self, h: Node, start: int = 0) -> Node:
+    def forward(self, h: Node, start: int = 0, stop: int | None = None) -> Node:
         """Prepared inputs (N, D') -> outputs y (N, n_outputs), recorded in the graph.
 
         With ``start=i``, ``h`` is the input of layer i (the output of layer
-        i − 1) and only layers i, i+1, … run: gradient checks use it to probe
-        ∂E/∂h at every depth.
+        i − 1) and only layers i, i+1, … (up to ``stop``) run: gradient checks
+        use it to probe ∂E/∂h at every depth.
         """
-        for layer, activation in zip(self.layers[start:], self.activations[start:]):
-            h = activate(activation, layer(h))
+        for layer, make_op in zip(self.layers[start:stop], self._activation_ops[start:stop]):
+            h = layer(h)
+            if make_op is not None:
+                h = make_op()(h)
         return h
 
     def outputs(self, x: np.ndarray) -> np.ndarray:
