@@ -8,7 +8,7 @@
   ``factor`` every ``every`` epochs up to ``max`` (start noisy and cheap,
   end precise — the lecture's advice).
 
-Batches are gathered with ``np.take(..., out=)`` into buffers allocated once
+Batches are gathered with ``np.take(..., out=, mode="clip")`` into buffers allocated once
 per batch size, so an epoch never copies the dataset.
 """
 
@@ -60,5 +60,7 @@ class Gather:
         if self.buffer is None or len(self.buffer) < k:
             self.buffer = np.empty((k, *self.source.shape[1:]), dtype=self.source.dtype)
         out = self.buffer[:k]
-        np.take(self.source, rows, axis=0, out=out)
+        # mode="clip": the rows are valid, and with the default "raise" NumPy
+        # buffers the output (a hidden copy, 3× slower).
+        np.take(self.source, rows, axis=0, out=out, mode="clip")
         return out

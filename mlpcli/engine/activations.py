@@ -76,12 +76,15 @@ class Sigmoid(Op):
 
 
 class Tanh(Op):
-    """h(a) = tanh(a); h'(a) = 1 − tanh²(a)."""
+    """h(a) = tanh(a); h'(a) = 1 − tanh²(a). ``inplace`` as for :class:`Relu`."""
 
-    __slots__ = ("out",)
+    __slots__ = ("inplace", "out")
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = inplace
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        self.out = np.tanh(a)
+        self.out = np.tanh(a, out=a if self.inplace else None)
         return self.out
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:

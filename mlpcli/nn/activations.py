@@ -20,3 +20,8 @@ ACTIVATIONS: dict[str, Callable[[], Op]] = {
     "tanh": Tanh,
     "softplus": Softplus,
 }
+
+#: Activations that can overwrite their input. A model uses this for the
+#: pre-activations it creates and reads no more, so a layer's output reuses the
+#: array of its pre-activation (whose node then shows the activated values).
+INPLACE = frozenset({"relu", "tanh"})

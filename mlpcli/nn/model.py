@@ -12,12 +12,13 @@ inside the loss), or a choice for squared error (DESIGN §3).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from mlpcli.engine import Node, no_grad
-from mlpcli.nn.activations import ACTIVATIONS
+from mlpcli.nn.activations import ACTIVATIONS, INPLACE
 from mlpcli.nn.features import BasisFunctions, Standardizer
 from mlpcli.nn.layers import Linear
 
@@ -67,9 +68,14 @@ class MLP:
                 f"{len(activation)} activations given for {len(self.hidden)} hidden layers"
             )
         self.activations = [*activation, output_activation]
-        # op classes per layer, looked up once; identity adds no node to the graph
+        # op factories per layer, looked up once; identity adds no node to the graph
         self._activation_ops = [
-            None if name == "identity" else ACTIVATIONS[name] for name in self.activations
+            None
+            if name == "identity"
+            else partial(ACTIVATIONS[name], inplace=True)
+            if name in INPLACE
+            else ACTIVATIONS[name]
+            for name in self.activations
         ]
         self.dtype = np.dtype(dtype)
         self.standardizer, self.basis = standardizer, basis
