@@ -194,6 +194,7 @@ class Trainer:
         objective, optimizer = self.objective, self.optimizer
         outputs_buffer = self.epoch_outputs
         lr = self.schedule(st.epoch, st.step)
+        per_step_lr = self.schedule.unit == "step"
         for start in range(st.step_in_epoch * size, n, size):
             stop = min(start + size, n)
             if whole:
@@ -204,7 +205,7 @@ class Trainer:
             else:
                 batch_rows = rows[start:stop]
                 xb, tb = self.gather_x(batch_rows), self.gather_t(batch_rows)
-            if self.schedule.unit == "step":
+            if per_step_lr:
                 lr = self.schedule(st.epoch, st.step)
             optimizer.zero_grad()
             e = objective(xb, tb)
@@ -214,7 +215,8 @@ class Trainer:
             e.total.backward()
             optimizer.step(lr)
             outputs_buffer[start:stop] = e.outputs.value
-            st.loss_sum += float(e.data.value) * (stop - start)
+            data_loss = value if e.data is e.total else float(e.data.value)
+            st.loss_sum += data_loss * (stop - start)
             st.step += 1
             st.step_in_epoch += 1
             if self.should_stop():

@@ -154,3 +154,26 @@ def test_training_stays_float32_end_to_end(write):
     assert exp.train.x.dtype == np.float32 and exp.train.targets.dtype.kind == "i"
     assert {p.value.dtype for p in exp.model.parameters()} == {np.dtype(np.float32)}
     assert seen == {np.dtype(np.float32)}
+
+
+def test_an_epoch_allocates_no_copy_of_the_dataset(tmp_path):
+    import tracemalloc
+
+    from mlpcli.train import Trainer
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(40_000, 100)).astype(np.float32)  # 16 MB
+    np.savez(tmp_path / "d.npz", x=x, y=(x[:, 0] > 0).astype(np.int64))
+    (tmp_path / "c.yaml").write_text(
+        "data: {train: d.npz, validation_split: 0.1}\n"
+        "model: {hidden: [16], activation: relu}\n"
+        "train: {epochs: 2, batch: {mode: minibatch, size: 256}, lr: 0.1}\n"
+    )
+    exp = build(load_config(tmp_path / "c.yaml"))
+    assert exp.train.x.base is None or exp.train.x.base.nbytes == exp.train.x.nbytes
+    tracemalloc.start()
+    Trainer(exp).run()
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    # A copy of the training split would be 90 % of x; what remains are per-row index arrays.
+    assert peak < 0.25 * x.nbytes

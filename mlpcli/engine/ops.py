@@ -191,22 +191,18 @@ class Sum(Op):
         return (_expand(grad, self.shape, self.axis, self.keepdims),)
 
 
-class Mean(Op):
-    """out = (1/n) Σ a over ``axis``, n the number of entries averaged."""
+class Mean(Sum):
+    """out = (1/n) Σ a over ``axis``, n the number of entries averaged; ∂out/∂a_i = 1/n."""
 
-    __slots__ = ("axis", "keepdims", "shape")
-
-    def __init__(self, axis: int | tuple[int, ...] | None = None, keepdims: bool = False) -> None:
-        self.axis, self.keepdims = axis, keepdims
+    __slots__ = ()
 
     def forward(self, a: np.ndarray) -> np.ndarray:
-        self.shape = a.shape
-        return np.asarray(a.mean(axis=self.axis, keepdims=self.keepdims))
+        total = super().forward(a)
+        return np.asarray(total / (a.size // max(total.size, 1)))
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
-        g = _expand(grad, self.shape, self.axis, self.keepdims)
-        count = g.size // max(grad.size, 1)
-        g /= count
+        (g,) = super().backward(grad)
+        g /= g.size // max(grad.size, 1)
         return (g,)
 
 

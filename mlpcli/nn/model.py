@@ -85,6 +85,7 @@ class MLP:
             Linear(a, b, init=init, init_kwargs=init_kwargs, dtype=self.dtype, name=f"layers.{i}")
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
         ]
+        self._stack = list(zip(self.layers, self._activation_ops))
 
     # -- parameters --------------------------------------------------------
     def reset_parameters(self, rng: np.random.Generator) -> None:
@@ -119,7 +120,8 @@ class MLP:
         i − 1) and only layers i, i+1, … (up to ``stop``) run: gradient checks
         use it to probe ∂E/∂h at every depth.
         """
-        for layer, make_op in zip(self.layers[start:stop], self._activation_ops[start:stop]):
+        stack = self._stack if start == 0 and stop is None else self._stack[start:stop]
+        for layer, make_op in stack:
             h = layer(h)
             if make_op is not None:
                 h = make_op()(h)
