@@ -35,6 +35,7 @@ from mlpcli.config import Config, config_from_json, to_json
 from mlpcli.errors import ModelFileError
 from mlpcli.experiment import build_model
 from mlpcli.nn.features import FEATURES, Standardizer
+from mlpcli.nn.losses import LOSSES
 from mlpcli.nn.model import MLP
 
 MODEL_FORMAT = "mlpcli/1"
@@ -79,11 +80,19 @@ def atomic_write(path: Path, data: bytes) -> None:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
+        _replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def _replace(tmp: Path | str, path: Path) -> None:
+    """os.replace, but a failure names the user's file, not our temporary one."""
+    try:
+        os.replace(tmp, path)
+    except OSError as e:
+        raise OSError(e.errno, e.strerror, str(path)) from None
 
 
 _AT_FDCWD, _AT_SYMLINK_FOLLOW = -100, 0x400
@@ -121,7 +130,7 @@ def _write_anonymous_then_link(path: Path, data: bytes) -> bool:
         if _LINKAT(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(tmp), _AT_SYMLINK_FOLLOW) != 0:
             return False  # e.g. no /proc: fall back to a named temporary file
         try:
-            os.replace(tmp, path)
+            _replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -281,6 +290,14 @@ def load_model(path: str | Path) -> SavedModel:
             f"{path}: not an mlpcli model (format {meta.get('format')!r}, "
             f"expected {MODEL_FORMAT!r})"
         )
+    try:
+        return _rebuild(path, tensors, meta)
+    except (KeyError, IndexError, ValueError, TypeError) as e:
+        # A well-formed file whose parts disagree: crafted, or edited by hand.
+        raise ModelFileError(f"{path}: tensors and metadata do not fit together ({e!r})") from None
+
+
+def _rebuild(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -> SavedModel:
     config = config_from_json(meta.get("config", ""), str(path))
     try:
         classes_list = json.loads(meta.get("classes", "[]"))
@@ -294,8 +311,13 @@ def load_model(path: str | Path) -> SavedModel:
     classes = np.array(classes_list) if classes_list else None
 
     standardizer = None
-    if "input.mean" in tensors:
-        standardizer = Standardizer(tensors["input.mean"], tensors["input.std"])
+    if "input.mean" in tensors or "input.std" in tensors:
+        mean, std = tensors.get("input.mean"), tensors.get("input.std")
+        if mean is None or std is None or mean.shape != (n_inputs,) or std.shape != (n_inputs,):
+            raise ModelFileError(
+                f"{path}: input.mean and input.std must both have shape ({n_inputs},)"
+            )
+        standardizer = Standardizer(mean, std)
     basis = None
     if config.model.features is not None:
         spec = config.model.features
@@ -307,15 +329,20 @@ def load_model(path: str | Path) -> SavedModel:
                 f"{path}: basis-function tensors do not fit the config ({e})"
             ) from None
     last_name = f"layers.{len(config.model.hidden)}.weight"
-    if last_name not in tensors:
-        raise ModelFileError(f"{path}: the file is for a different architecture (no {last_name})")
+    if last_name not in tensors or tensors[last_name].ndim != 2:
+        raise ModelFileError(
+            f"{path}: the file is for a different architecture (no 2-D {last_name})"
+        )
     n_outputs = tensors[last_name].shape[0]
+    if config.data.task == "classification":
+        loss = LOSSES[config.loss]()
+        if classes is None or loss.n_outputs(len(classes)) != n_outputs:
+            raise ModelFileError(
+                f"{path}: {0 if classes is None else len(classes)} classes in the metadata "
+                f"do not fit {n_outputs} outputs"
+            )
     model = build_model(config, n_inputs, n_outputs, standardizer, basis)
     load_parameters(model, tensors, str(path))
-    if standardizer is not None and standardizer.mean.shape != (n_inputs,):
-        raise ModelFileError(
-            f"{path}: input.mean has shape {standardizer.mean.shape}, expected ({n_inputs},)"
-        )
     return SavedModel(model, config, classes, features, targets, path)
 
 

@@ -95,9 +95,17 @@ class Experiment:
         return np.dtype(self.config.dtype)
 
 
+#: File suffixes read as comma-separated text.
+CSV_SUFFIXES = (".csv", ".txt", "")
+
+
 def load_source(source, role: str, config: Config) -> tuple[Dataset, Dataset | None]:
     """Read one configured data source. Returns (data, test data bundled in an .npz or None)."""
     dtype = np.dtype(config.dtype)
+    is_csv = hasattr(source, "path") and Path(source.path).suffix.lower() in CSV_SUFFIXES
+    if not is_csv and (config.data.target is not None or config.data.features is not None):
+        key = "target" if config.data.target is not None else "features"
+        raise ConfigError(f"data.{key}: names CSV columns, but data.{role} is not a CSV file")
     if hasattr(source, "generator"):
         params = source.model_dump(exclude={"generator"})
         try:
@@ -112,7 +120,7 @@ def load_source(source, role: str, config: Config) -> tuple[Dataset, Dataset | N
     path = Path(source.path)
     if path.suffix.lower() == ".npz":
         return load_npz(path, dtype=dtype)
-    if path.suffix.lower() in (".csv", ".txt", ".tsv") or not path.suffix:
+    if is_csv:
         return load_csv(
             path, target=config.data.target, features=config.data.features, dtype=dtype
         ), None
@@ -173,6 +181,31 @@ def build_model(
     )
 
 
+#: Bytes a model's parameters (with gradients and momentum) or its φ(x) table may take.
+MAX_BYTES = 8 * 2**30
+
+
+def check_size(config: Config, data: Dataset, basis: BasisFunctions | None, n_out: int) -> None:
+    """Refuse, naming the field, a network or feature table far too large to allocate."""
+    itemsize = np.dtype(config.dtype).itemsize
+    width = data.x.shape[1]
+    if basis is not None:
+        width = basis.n_features(width)
+        table = width * len(data) * itemsize
+        if table > MAX_BYTES:
+            raise ConfigError(
+                f"model.features: {width:,} features per row would take {table / 2**30:.0f} GiB "
+                "for the training set; lower the degree or the number of features"
+            )
+    sizes = [width, *config.model.hidden, n_out]
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if 3 * n_params * itemsize > MAX_BYTES:  # weights, gradients, momentum
+        raise ConfigError(
+            f"model.hidden: {n_params:,} parameters would take "
+            f"{3 * n_params * itemsize / 2**30:.0f} GiB to train"
+        )
+
+
 def n_outputs_for(task: str, loss: Loss, classes: np.ndarray | None, targets: np.ndarray) -> int:
     return loss.n_outputs(len(classes)) if task == "classification" else targets.shape[1]
 
@@ -194,7 +227,12 @@ def split_plan(config: Config, data: Dataset, strata: np.ndarray | None) -> Spli
     validation = test = None
     if d.test_split is not None:
         keep, held = split_rows(
-            len(rows), d.test_split, rng(config.seed, "test_split"), strata, data.source
+            len(rows),
+            d.test_split,
+            rng(config.seed, "test_split"),
+            strata,
+            data.source,
+            "test_split",
         )
         rows, test = rows[keep], rows[held]
     if d.validation_split is not None:
@@ -244,8 +282,13 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
                 data.x -= standardizer.mean
                 data.x /= standardizer.std
 
-    basis = build_basis(config)
+    try:
+        basis = build_basis(config)
+    except ValueError as e:
+        raise ConfigError(f"model.features: {e}") from None
     x_train = train_data.x
+    n_out = n_outputs_for(task, loss, classes, targets)
+    check_size(config, train_data, basis, n_out)
     if basis is not None:
         fit_rows = x_train if plan.train is None else x_train[plan.train]
         try:
@@ -279,7 +322,6 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
             f"fewer than train.batch.size ({batch.size})"
         )
 
-    n_out = n_outputs_for(task, loss, classes, targets)
     model = build_model(config, train_data.x.shape[1], n_out, standardizer, basis)
     model.reset_parameters(rng(config.seed, "init"))
     return Experiment(
@@ -341,8 +383,8 @@ def read_data_file(
     path = Path(path)
     suffix = path.suffix.lower()
     if suffix == ".npz":
-        data = load_npz(path, dtype=dtype)[0]
-    elif suffix in (".csv", ".txt"):
+        data = load_npz(path, dtype=dtype, targets=targets)[0]
+    elif suffix in CSV_SUFFIXES and suffix:
         columns = csv_columns(path)
         present = [t for t in target_names if t in columns]
         if targets and not present:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import fcntl
 import io
 import json
 import os
@@ -33,7 +34,7 @@ from mlpcli.checkpoint import (
     save_state,
 )
 from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
-from mlpcli.errors import ConfigError, DivergedError, MlpError
+from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
 from mlpcli.evaluate import METRIC
 from mlpcli.experiment import Experiment, build
 from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate_split
@@ -45,29 +46,19 @@ class RunDirError(MlpError):
     """The run directory cannot be used (exists, locked, not a run)."""
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # exists, owned by someone else
-        return True
-    return True
-
-
 class RunDir:
     """One run's directory and its files."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self.locked = False
+        self._lock_fd: int | None = None
 
     # -- creation and locking ---------------------------------------------------------
     @classmethod
     def next_free(cls, base: Path, name: str) -> Path:
         """``base/name-n`` for the smallest n above every existing one."""
-        pattern = re.compile(re.escape(name) + r"-(\d+)$")
-        taken = [int(m.group(1)) for p in base.glob(f"{name}-*") if (m := pattern.match(p.name))]
+        pattern = re.compile(re.escape(name) + r"-(\d+)$")  # not glob: names may hold [ or *
+        taken = [int(m.group(1)) for p in base.iterdir() if (m := pattern.match(p.name))]
         return base / f"{name}-{max(taken, default=0) + 1}"
 
     @classmethod
@@ -80,20 +71,21 @@ class RunDir:
         if out is None:
             base = Path("runs")
             base.mkdir(parents=True, exist_ok=True)
-            while True:  # two runs starting together race for the same n: the loser retries
+            for _ in range(1000):  # runs starting together race for the same n: losers retry
                 candidate = cls.next_free(base, name)
                 try:
                     candidate.mkdir()
                     break
                 except FileExistsError:
                     continue
+            else:
+                raise RunDirError(f"{base}: could not claim a new run directory for {name!r}")
             run = cls(candidate)
             run.lock()
             return run
         out = Path(out)
         if out.exists() and not out.is_dir():
             raise RunDirError(f"{out}: exists and is not a directory")
-        created = not out.exists()
         out.mkdir(parents=True, exist_ok=True)
         run = cls(out)
         run.lock()
@@ -107,39 +99,47 @@ class RunDir:
         for f in existing:
             (out / f).unlink()
         remove_stale_temporaries(out)
-        run.created = created
         return run
 
     def lock(self) -> None:
-        """Take ``.lock`` (pid inside) or refuse if a live process holds it."""
-        lock = self.path / ".lock"
-        for _ in range(3):
+        """Hold an exclusive ``flock`` on ``.lock`` (which names our pid) or refuse.
+
+        The kernel drops the lock when its process dies, however it dies, so a
+        lock left by a killed run is simply free. The file is unlinked on
+        release; a process that opened it just before must find the same file
+        still in place after locking it, or it tries again.
+        """
+        path = self.path / ".lock"
+        for _ in range(100):
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
             try:
-                fd = os.open(lock, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-            except FileExistsError:
-                try:
-                    holder = int(lock.read_text().strip() or 0)
-                except (OSError, ValueError):
-                    holder = 0
-                if holder and holder != os.getpid() and _pid_alive(holder):
-                    raise RunDirError(
-                        f"{self.path}: in use by another mlp process (pid {holder}); "
-                        "wait for it to finish or choose another --out"
-                    ) from None
-                with contextlib.suppress(FileNotFoundError):  # stale: its process is gone
-                    lock.unlink()
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+                os.close(fd)
+                raise RunDirError(
+                    f"{self.path}: in use by another mlp process (pid {holder}); "
+                    "wait for it to finish or choose another --out"
+                ) from None
+            try:
+                current = os.stat(path).st_ino
+            except FileNotFoundError:
+                current = None
+            if current != os.fstat(fd).st_ino:  # released and unlinked meanwhile
+                os.close(fd)
                 continue
-            with os.fdopen(fd, "w") as f:
-                f.write(f"{os.getpid()}\n")
-            self.locked = True
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            self._lock_fd = fd
             return
-        raise RunDirError(f"{self.path}: could not take the lock {lock}")
+        raise RunDirError(f"{self.path}: could not take the lock {path}")
 
     def unlock(self) -> None:
-        if self.locked:
+        if self._lock_fd is not None:
             with contextlib.suppress(FileNotFoundError):
-                (self.path / ".lock").unlink()
-            self.locked = False
+                (self.path / ".lock").unlink()  # while still holding it: see lock()
+            os.close(self._lock_fd)
+            self._lock_fd = None
 
     # -- files ---------------------------------------------------------------------------
     def write_config(self, config: Config) -> None:
@@ -191,8 +191,17 @@ def metrics_csv(history: list[EpochRecord], task: str) -> str:
     return out.getvalue()
 
 
-def summary_of(exp: Experiment, state: TrainState, test: tuple[float, float] | None) -> dict:
-    """summary.json: how the run ended, final and best metrics, wall time."""
+def summary_of(
+    exp: Experiment,
+    state: TrainState,
+    test: tuple[float, float] | None,
+    init_from: str | None = None,
+) -> dict:
+    """summary.json: how the run ended, final and best metrics, wall time.
+
+    ``init_from`` records where the initial weights came from when they were
+    not drawn from the seed (``--init-from``): config.yaml cannot say it.
+    """
     m = METRIC[exp.task]
     last = state.history[-1] if state.history else None
     final = None
@@ -211,7 +220,8 @@ def summary_of(exp: Experiment, state: TrainState, test: tuple[float, float] | N
             "epoch": state.best_epoch,
             "metric": stop.metric,
             "value": state.best_value,
-            "restored": stop.restore_best,
+            # an interrupted run keeps its last weights, to continue from them
+            "restored": stop.restore_best and state.stop_reason != "interrupted",
         }
     elif state.history:
         name = "val_loss" if last.val_loss is not None else "train_loss"
@@ -231,6 +241,7 @@ def summary_of(exp: Experiment, state: TrainState, test: tuple[float, float] | N
         "final": final,
         "best": best,
         "test": None if test is None else {"loss": test[0], m: test[1], "n": len(exp.test)},
+        "init_from": init_from,
     }
     return out
 
@@ -247,8 +258,8 @@ class RunResult:
 class Checkpointer:
     """The trainer's ``on_checkpoint``: writes model, state, metrics and, at the end, summary."""
 
-    def __init__(self, run: RunDir, exp: Experiment) -> None:
-        self.run, self.exp = run, exp
+    def __init__(self, run: RunDir, exp: Experiment, init_from: str | None = None) -> None:
+        self.run, self.exp, self.init_from = run, exp, init_from
         self.seconds = exp.config.train.checkpoint_seconds
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
@@ -278,7 +289,7 @@ class Checkpointer:
                 test = evaluate_split(exp, exp.test)
                 for p, v in zip(exp.model.parameters(), saved):
                     p.value[...] = v
-            self.summary = summary_of(exp, st, test)
+            self.summary = summary_of(exp, st, test, self.init_from)
             run.write_summary(self.summary)
         self.last_write = time.monotonic()
 
@@ -310,7 +321,8 @@ def train_new(
         run.write_config(config)
         if on_start:
             on_start(exp, run)
-        return _train(exp, run, TrainState(), on_epoch, should_stop)
+        source = None if init is None else str(Path(init).resolve())
+        return _train(exp, run, TrainState(), on_epoch, should_stop, init_from=source)
     finally:
         run.unlock()
 
@@ -346,7 +358,12 @@ def train_resume(
         exp = build(config)
         if saved_fingerprint != fingerprint(original):
             raise ConfigError(f"{run_path}: state.safetensors belongs to a different config")
-        state = TrainState.from_dict(state_dict)
+        try:
+            state = TrainState.from_saved(state_dict, arrays["history"])
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            raise ModelFileError(
+                f"{run_path}/state.safetensors: not a state this version wrote ({e!r})"
+            ) from None
         if state.stop_reason == "early_stopping":
             raise RunDirError(
                 f"{run_path}: stopped early at epoch {state.epoch} (no improvement for "
@@ -356,9 +373,17 @@ def train_resume(
         run.write_config(config)
         if on_start:
             on_start(exp, run)
-        return _train(exp, run, state, on_epoch, should_stop, arrays)
+        return _train(exp, run, state, on_epoch, should_stop, arrays, previous_init(run_path))
     finally:
         run.unlock()
+
+
+def previous_init(run_path: Path) -> str | None:
+    """The ``init_from`` of a run's earlier summary, carried over by a resumption."""
+    try:
+        return json.loads((run_path / "summary.json").read_text()).get("init_from")
+    except (OSError, ValueError, AttributeError):
+        return None
 
 
 def _train(
@@ -368,11 +393,17 @@ def _train(
     on_epoch: Callable[[EpochRecord], None] | None,
     should_stop: Callable[[], bool] | None,
     arrays: dict[str, np.ndarray] | None = None,
+    init_from: str | None = None,
 ) -> RunResult:
-    checkpointer = Checkpointer(run, exp)
+    checkpointer = Checkpointer(run, exp, init_from)
     trainer = Trainer(exp, on_epoch=on_epoch, on_checkpoint=checkpointer, should_stop=should_stop)
     if arrays is not None:
-        trainer.restore(state, arrays)
+        try:
+            trainer.restore(state, arrays)
+        except (KeyError, ValueError, TypeError, IndexError) as e:
+            raise ModelFileError(
+                f"{run.path}/state.safetensors: does not fit this network ({e!r})"
+            ) from None
     error = None
     try:
         trainer.run()

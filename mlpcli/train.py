@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, astuple, dataclass, field, fields
 
 import numpy as np
 
@@ -54,20 +54,34 @@ class TrainState:
     loss_sum: float = 0.0  # Σ batch data loss · batch size, this epoch so far
     epoch_seconds: float = 0.0  # time spent in the unfinished epoch so far
     elapsed: float = 0.0  # seconds of training over all sessions
+    lr: float = 0.0  # learning rate of the last step taken
     best_value: float | None = None
     best_epoch: int | None = None
     bad_epochs: int = 0  # epochs since the last improvement
     stop_reason: str | None = None  # completed | early_stopping | interrupted | diverged
     history: list[EpochRecord] = field(default_factory=list)
 
-    def as_dict(self) -> dict:
-        return asdict(self)
+    def to_saved(self) -> tuple[dict, np.ndarray]:
+        """(the counters as a JSON-able dict, the history as an (epochs, 9) float64 table).
+
+        The history is a tensor, not JSON, so a long run's state header stays
+        small; float64 holds every value exactly (NaN stands for "none").
+        """
+        d = asdict(self)
+        del d["history"]
+        rows = [[np.nan if v is None else v for v in astuple(r)] for r in self.history]
+        return d, np.array(rows, dtype=np.float64).reshape(-1, len(fields(EpochRecord)))
 
     @classmethod
-    def from_dict(cls, d: dict) -> TrainState:
-        d = dict(d)
-        d["history"] = [EpochRecord(**r) for r in d.get("history", [])]
-        return cls(**d)
+    def from_saved(cls, d: dict, table: np.ndarray) -> TrainState:
+        def value(name: str, v: float) -> float | int | None:
+            if name in ("epoch", "step", "batch_size"):
+                return int(v)
+            return None if np.isnan(v) else float(v)
+
+        names = [f.name for f in fields(EpochRecord)]
+        history = [EpochRecord(**{k: value(k, v) for k, v in zip(names, row)}) for row in table]
+        return cls(**d, history=history)
 
 
 def make_schedule(exp: Experiment) -> Schedule:
@@ -157,6 +171,8 @@ class Trainer:
         try:
             # Overflow is how divergence starts; every step checks the loss is finite,
             # so NumPy's warnings would only repeat that, worse.
+            if st.stop_reason is None and self.should_stop():  # asked while data was loading
+                st.stop_reason = "interrupted"
             with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
                 while st.stop_reason is None and st.epoch < self.exp.config.train.epochs:
                     self._epoch()
@@ -187,10 +203,12 @@ class Trainer:
         train: Split = exp.train
         started = time.perf_counter()
         order = self._order()
-        rows = order if train.rows is None else train.rows[order]
         size = self.batches.size_at(st.epoch)
         n = len(train)
         whole = size >= n and train.rows is None  # batch mode on an unsplit set: no copy at all
+        if whole:  # one batch of every example in stored order; the drawn order is moot
+            order = np.arange(n)
+        rows = order if train.rows is None else train.rows[order]
         objective, optimizer = self.objective, self.optimizer
         outputs_buffer = self.epoch_outputs
         lr = self.schedule(st.epoch, st.step)
@@ -214,6 +232,7 @@ class Trainer:
                 self._diverged(f"the loss is {value}")
             e.total.backward()
             optimizer.step(lr)
+            st.lr = lr  # the rate actually used (a resumed epoch may have no steps left)
             outputs_buffer[start:stop] = e.outputs.value
             data_loss = value if e.data is e.total else float(e.data.value)
             st.loss_sum += data_loss * (stop - start)
@@ -224,20 +243,16 @@ class Trainer:
                 st.elapsed += time.perf_counter() - started
                 st.stop_reason = "interrupted"
                 return
-        self._end_epoch(order, size, lr, started)
+        self._end_epoch(rows, size, started)
 
-    def _end_epoch(self, order: np.ndarray, size: int, lr: float, started: float) -> None:
+    def _end_epoch(self, rows: np.ndarray, size: int, started: float) -> None:
+        """``rows``: the epoch's examples in the order their outputs were buffered."""
         st, exp = self.state, self.exp
         for p in self.params:
             if not np.isfinite(p.value).all():
                 self._diverged(f"parameter {p.name} is no longer finite")
         n = len(exp.train)
-        train_metric = metric(
-            exp.task,
-            exp.loss,
-            self.epoch_outputs,
-            exp.train.labels[order if exp.train.rows is None else exp.train.rows[order]],
-        )
+        train_metric = metric(exp.task, exp.loss, self.epoch_outputs, exp.train.labels[rows])
         val_loss = val_metric = None
         if exp.validation is not None:
             val_loss, val_metric = evaluate_split(exp, exp.validation)
@@ -249,7 +264,7 @@ class Trainer:
             val_loss=val_loss,
             train_metric=train_metric,
             val_metric=val_metric,
-            lr=lr,
+            lr=st.lr,
             batch_size=size,
             seconds=seconds,
         )
@@ -260,9 +275,10 @@ class Trainer:
         self._early_stopping(record)
         self.last_good = [p.value.copy() for p in self.params]
         self.on_epoch(record)
-        if st.stop_reason is None and self.should_stop():
+        more = st.epoch < exp.config.train.epochs
+        if st.stop_reason is None and more and self.should_stop():
             st.stop_reason = "interrupted"
-        if st.stop_reason is None and st.epoch < exp.config.train.epochs:
+        if st.stop_reason is None and more:
             self.on_checkpoint(self, False)  # the last epoch's save is run()'s final one
 
     def _early_stopping(self, record: EpochRecord) -> None:
@@ -309,7 +325,8 @@ class Trainer:
     def snapshot(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(state as a dict, arrays) for a checkpoint; records the RNG's position first."""
         self.state.rng_state = self.shuffle_rng.bit_generator.state
-        return self.state.as_dict(), self.arrays()
+        state, history = self.state.to_saved()
+        return state, {**self.arrays(), "history": history}
 
     def restore(self, state: TrainState, arrays: dict[str, np.ndarray]) -> None:
         """Continue from a checkpoint taken with :meth:`snapshot`."""

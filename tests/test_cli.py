@@ -139,6 +139,8 @@ def test_init_from_a_run_and_a_mismatched_one(mlp, write, tmp_path):
     a = load_file(str(tmp_path / "a" / "model.safetensors"))
     b = load_file(str(tmp_path / "b" / "model.safetensors"))
     np.testing.assert_allclose(a["layers.0.weight"], b["layers.0.weight"], atol=1e-6)
+    summary = json.loads((tmp_path / "b" / "summary.json").read_text())
+    assert summary["init_from"] == str(tmp_path / "a")  # config.yaml alone cannot repeat it
     res = mlp("train", path, "--out", "c", "--init-from", tmp_path / "a" / "model.safetensors",
               "--set", "model.hidden=[5]")  # fmt: skip
     assert res.exit_code == 2

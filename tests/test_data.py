@@ -229,7 +229,10 @@ def test_target_column_missing_suggests_the_closest(write, mlp):
 def test_too_small_for_the_split(write, mlp):
     write("d.csv", "x1,x2,label\n1,2,0\n3,1,1\n2,2,0\n")
     res = mlp("train", write("c.yaml", config("d.csv", ", validation_split: 0.1")))
-    assert res.exit_code == 2 and "leaves 3 training and 0 validation rows" in res.stderr
+    assert (
+        res.exit_code == 2
+        and "data.validation_split 0.1 of 3 rows leaves 3 rows and holds out 0" in res.stderr
+    )
 
 
 def test_eval_data_with_other_features_or_unseen_labels(write, mlp, tmp_path):
@@ -262,3 +265,20 @@ def test_loader_errors_are_data_errors(tmp_path):
     (tmp_path / "d.csv").write_text("a,a,b\n1,2,3\n")
     with pytest.raises(DataError, match="names column 'a' twice"):
         load_csv(tmp_path / "d.csv")
+
+
+def test_predict_reads_an_npz_without_targets(write, mlp, tmp_path):
+    rows = "\n".join(f"{i % 3},{(i * 7) % 5},{i % 2}" for i in range(20))
+    write("d.csv", f"x1,x2,label\n{rows}\n")
+    assert mlp("train", write("c.yaml", config("d.csv")), "--out", "r", "-q").exit_code == 0
+    np.savez(tmp_path / "x.npz", x=np.array([[0.0, 1.0], [2.0, 3.0]]))
+    res = mlp("predict", tmp_path / "r", "--data", tmp_path / "x.npz")
+    assert res.exit_code == 0 and len(res.stdout.splitlines()) == 3
+    res = mlp("predict", tmp_path / "r", "--data", tmp_path / "x.npz", "--out", tmp_path)
+    assert res.exit_code == 2 and f"error: {tmp_path}:" in res.stderr  # names the user's path
+
+
+def test_csv_with_an_excel_byte_order_mark(tmp_path):
+    (tmp_path / "d.csv").write_bytes("x1,x2,label\n1,2,0\n3,4,1\n".encode("utf-8-sig"))
+    d = load_csv(tmp_path / "d.csv", features=["x1", "x2"])
+    assert d.feature_names == ["x1", "x2"] and d.y.tolist() == ["0", "1"]

@@ -54,6 +54,7 @@ CASES = {
         lambda a, b: a @ b,
         [rng.standard_normal(4), rng.standard_normal((4, 3))],
     ),
+    "matmul_inner": (lambda a, b: a @ b, [rng.standard_normal(4), rng.standard_normal(4)]),
     "matmul_batched": (
         lambda a, b: a @ b,
         [rng.standard_normal((2, 4, 3)), rng.standard_normal((3, 5))],
@@ -76,6 +77,8 @@ CASES = {
     # activations
     "identity": (lambda a: E.Identity()(a), [rng.standard_normal((3, 4))]),
     "leaky_relu": (lambda a: E.LeakyRelu(0.1)(a), [away_from_zero((3, 4))]),
+    "sigmoid_scalar": (lambda a: E.Sigmoid()(a), [np.array(0.7)]),
+    "softplus_scalar": (lambda a: E.Softplus()(a), [np.array(-0.3)]),
     "sigmoid": (lambda a: E.Sigmoid()(a), [3 * rng.standard_normal((3, 4))]),
     "tanh": (lambda a: E.Tanh()(a), [2 * rng.standard_normal((3, 4))]),
     "softplus": (lambda a: E.Softplus()(a), [3 * rng.standard_normal((3, 4))]),

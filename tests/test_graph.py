@@ -130,3 +130,21 @@ def test_node_repr_names_op_and_shape():
     x = Node(np.zeros((2, 3)), name="x")
     assert "x" in repr(x) and "(2, 3)" in repr(x)
     assert "Mul" in repr(parameter(1.0) * 2.0)
+
+
+def test_backward_twice_accumulates_in_leaves_only():
+    x, y, z = parameter(3.0), parameter(-5.0), parameter(2.0)
+    b = x * y + z
+    b.backward()
+    b.backward()
+    assert x.grad == -10.0  # leaves accumulate, as in PyTorch
+    x.grad = y.grad = z.grad = None
+    b.backward()
+    assert (x.grad, y.grad, z.grad) == (-5.0, 3.0, 1.0)  # intermediates started afresh
+
+
+def test_integer_values_are_differentiated_as_floats():
+    x = parameter(3)
+    y = x * 0.5
+    y.backward()
+    assert y.item() == 1.5 and x.grad == 0.5

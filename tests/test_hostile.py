@@ -10,6 +10,7 @@ import struct
 import numpy as np
 import pytest
 from conftest import MOONS
+from safetensors.numpy import save as st_save
 
 from mlpcli.checkpoint import read_safetensors
 
@@ -236,7 +237,48 @@ CASES = {
         lambda tmp: _csv_config(tmp, "x1,x2,label\n1,-inf,0\n1,2,1\n"),
         r"Input contains infinity \(line 2, column 'x2'\)",
     ),
+    # found by review: each once ended in a traceback
+    "ragged Fourier frequencies": (
+        replaced("init: xavier", "features: {type: fourier, frequencies: [[1, 2], [3]]}"),
+        r"model\.features: frequencies must be a non-empty list of equal-length rows",
+    ),
+    "empty Fourier frequencies": (
+        replaced("init: xavier", "features: {type: fourier, frequencies: []}"),
+        r"model\.features: frequencies must be a non-empty list",
+    ),
+    "a network too large to allocate": (
+        replaced("hidden: [8]", "hidden: [1000000, 1000000]"),
+        r"model\.hidden: [\d,]{17} parameters would take \d+ GiB to train",
+    ),
+    "features too many to allocate": (
+        replaced("init: xavier", "features: {type: polynomial, degree: 10}").replace(
+            "moons, n_samples: 120, noise: 0.15", "blobs, features: 60, n_samples: 120"
+        ),
+        r"model\.features: [\d,]+ features per row would take \d+ GiB",
+    ),
+    "NPZ with a 0-d x": (
+        lambda tmp: _npz_arrays(tmp, x=np.array(1.0), y=np.array([0, 1])),
+        r"d\.npz: 'x' and 'y' must have one row per example",
+    ),
+    "NPZ with no columns": (
+        lambda tmp: _npz_arrays(tmp, x=np.zeros((4, 0)), y=np.arange(4) % 2),
+        r"d\.npz: array 'x' of shape \(4, 0\) holds no inputs",
+    ),
+    "corrupt gzip IDX": (
+        lambda tmp: _idx_config(tmp, None),
+        r"img\.idx\.gz: unreadable",
+    ),
+    "target named for a generator": (
+        replaced("  validation_split: 0.25", "  target: y"),
+        r"data\.target: names CSV columns, but data\.train is not a CSV file",
+    ),
 }
+
+
+def _npz_arrays(tmp, **arrays):
+    np.savez(tmp / "d.npz", **arrays)
+    return _data_config(tmp, "d.npz")
+
 
 MARKER = "MARKER"
 
@@ -271,6 +313,13 @@ def _data_config(tmp, source):
 
 
 def _idx_config(tmp, content):
+    if content is None:  # a gzip stream cut short and scrambled
+        data = bytearray(gzip.compress(b"\x00\x00\x08\x03" + bytes(60)))
+        data[12:20] = b"\xff" * 8
+        (tmp / "img.idx.gz").write_bytes(bytes(data))
+        with gzip.open(tmp / "lab.idx.gz", "wb") as f:
+            f.write(b"\x00\x00\x08\x01" + struct.pack(">I", 2) + bytes([0, 1]))
+        return _data_config(tmp, "{images: img.idx.gz, labels: lab.idx.gz}")
     (tmp / "img.idx").write_bytes(content)
     with gzip.open(tmp / "lab.idx.gz", "wb") as f:
         f.write(b"\x00\x00\x08\x01" + struct.pack(">I", 2) + bytes([0, 1]))
@@ -361,7 +410,34 @@ def crafted_files(tmp_path, run):
             struct.pack("<Q", len(other_arch)) + other_arch + good[8 + header_len :],
             r"layers\.0\.weight has shape \(8, 2\), but this network's is \(5, 2\)",
         ),
+        "no input.std": (
+            _resaved(run, lambda t, m: t.pop("input.std")),
+            r"input\.mean and input\.std must both have shape \(2,\)",
+        ),
+        "0-d last weight": (
+            _resaved(run, lambda t, m: t.update({"layers.1.weight": np.array(1.0, np.float32)})),
+            r"different architecture \(no 2-D layers\.1\.weight\)",
+        ),
+        "fewer classes than outputs": (
+            _resaved(run, lambda t, m: m.update(classes="[0]")),
+            r"1 classes in the metadata do not fit 2 outputs",
+        ),
+        "ragged classes": (
+            _resaved(run, lambda t, m: m.update(classes="[[0], [1, 2]]")),
+            r"tensors and metadata do not fit together",
+        ),
     }
+
+
+def _resaved(run, change):
+    """The run's model file, rewritten with ``change(tensors, metadata)`` applied."""
+    tensors, meta = read_safetensors(run / "model.safetensors")
+    change(tensors, meta)
+    return st_save(tensors, metadata=meta)
+
+
+UNREADABLE = {"pickle", "torch zip", "cut in the header", "cut in the tensors",
+              "lying header length", "oversized header", "garbage header", "tiny"}  # fmt: skip
 
 
 def test_crafted_model_files_are_refused_by_eval_and_init_from(trained, mlp, tmp_path):
@@ -373,12 +449,30 @@ def test_crafted_model_files_are_refused_by_eval_and_init_from(trained, mlp, tmp
         assert res.exit_code == 2, (name, res.stderr)
         assert re.search(message, res.stderr), (name, res.stderr)
         assert "Traceback" not in res.stderr and json.loads(res.stdout)["exit_code"] == 2
-        if name == "other architecture":  # its tensors fit this network: --init-from may use them
+        if name not in UNREADABLE:  # its layer tensors fit this network: --init-from may use them
             continue
         init = victim / "model.safetensors"
         res = mlp("train", tmp_path / "c.yaml", "--out", "new", "--init-from", init)
         assert res.exit_code == 2 and not (tmp_path / "new").exists(), (name, res.stderr)
     assert not (tmp_path / MARKER).exists()
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda t, m: t.pop("params.layers.0.weight"),
+        lambda t, m: m.update(state=m["state"][:-1] + ', "surprise": 1}'),
+        lambda t, m: t.update({"params.layers.0.weight": np.zeros((3, 3), np.float32)}),
+    ],
+    ids=["missing parameter", "unknown state key", "wrong shape"],
+)
+def test_a_state_file_that_does_not_fit_is_refused(change, trained, mlp):
+    tensors, meta = read_safetensors(trained / "state.safetensors")
+    change(tensors, meta)
+    (trained / "state.safetensors").write_bytes(st_save(tensors, metadata=meta))
+    res = mlp("train", "--resume", trained, "--set", "train.epochs=9")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "state.safetensors" in res.stderr
 
 
 def test_a_crafted_state_file_is_refused_by_resume(trained, mlp, tmp_path):

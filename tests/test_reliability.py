@@ -288,3 +288,64 @@ def test_same_seed_same_bits_across_processes_and_hash_seeds(write, tmp_path):
     assert same_tensors(ta, tb) and ma == mb
     assert (a / "config.yaml").read_bytes() == (b / "config.yaml").read_bytes()
     assert metrics_rows(a) == metrics_rows(b)
+
+
+def test_the_lock_is_exclusive_and_free_after_release(tmp_path):
+    from mlpcli.runs import RunDir, RunDirError
+
+    first = RunDir(tmp_path)
+    first.lock()
+    with pytest.raises(RunDirError, match=f"pid {os.getpid()}"):
+        RunDir(tmp_path).lock()  # another open file description: refused like another process
+    first.unlock()
+    assert not (tmp_path / ".lock").exists()
+    (tmp_path / ".lock").write_text("garbage")  # left by a killed process: nobody holds it
+    second = RunDir(tmp_path)
+    second.lock()
+    assert (tmp_path / ".lock").read_text() == f"{os.getpid()}\n"
+    second.unlock()
+
+
+def test_resume_keeps_the_lr_column_of_a_per_step_schedule(write, mlp, tmp_path):
+    text = RESUMABLE.replace("BATCH", BATCHES["batch"]).replace(
+        "lr: {schedule: step, initial: 0.2, factor: 0.7, every: 3}",
+        "lr: {schedule: exponential, initial: 0.5, gamma: 0.9, unit: step}",
+    )
+    path = write("c.yaml", text)
+    assert mlp("train", path, "--out", "full", "-q").exit_code == 0
+    stops = iter([False, False, True])  # interrupted after the last step of epoch 3
+
+    from mlpcli.config import load_config
+    from mlpcli.runs import train_new
+
+    train_new(load_config(path), "c", out=tmp_path / "part", should_stop=lambda: next(stops, True))
+    assert mlp("train", "--resume", tmp_path / "part", "-q").exit_code == 0
+    same_run(tmp_path / "full", tmp_path / "part")
+
+
+def test_long_histories_live_in_a_tensor_not_the_header(write, mlp, tmp_path):
+    text = RESUMABLE.replace("BATCH", BATCHES["batch"]).replace("epochs: 10", "epochs: 3000")
+    text = text.replace("n_samples: 160", "n_samples: 8").replace("validation_split: 0.25", "")
+    text = text.replace("  early_stopping: {patience: 100, restore_best: true}\n", "")
+    assert mlp("train", write("c.yaml", text), "--out", "r", "-q").exit_code == 0
+    tensors, meta = checkpoint.read_safetensors(tmp_path / "r" / "state.safetensors")
+    assert tensors["history"].shape == (3000, 9) and len(json.dumps(meta)) < 4000
+    assert (
+        mlp("train", "--resume", tmp_path / "r", "-q", "--set", "train.epochs=3001").exit_code == 0
+    )
+    assert len(metrics_rows(tmp_path / "r")) == 3002
+
+
+def test_an_interrupted_run_does_not_claim_restored_weights(write, tmp_path):
+    from mlpcli.config import load_config
+    from mlpcli.runs import train_new
+
+    path = write("c.yaml", RESUMABLE.replace("BATCH", BATCHES["minibatch"]))
+    steps = iter(range(100))
+    result = train_new(load_config(path), "c", out=tmp_path / "r",
+                       should_stop=lambda: next(steps) >= 40)  # fmt: skip
+    assert result.state.stop_reason == "interrupted"
+    assert result.summary["best"]["restored"] is False
+    model = load_file(str(tmp_path / "r" / "model.safetensors"))
+    _, arrays, _ = load_state(tmp_path / "r" / "state.safetensors")
+    np.testing.assert_array_equal(model["layers.0.weight"], arrays["params.layers.0.weight"])

@@ -177,3 +177,19 @@ def test_an_epoch_allocates_no_copy_of_the_dataset(tmp_path):
     tracemalloc.stop()
     # A copy of the training split would be 90 % of x; what remains are per-row index arrays.
     assert peak < 0.25 * x.nbytes
+
+
+def test_the_training_metric_is_right_when_one_minibatch_is_the_whole_set(write, mlp, tmp_path):
+    # A minibatch as large as the set is batch mode: same weights, so the same metrics.
+    text = MOONS.replace("  validation_split: 0.25\n", "").replace("epochs: 6", "epochs: 20")
+    path = write("c.yaml", text)
+    batch = mlp("train", path, "--out", "a", "-q", "--json", "--set", "train.batch={mode: batch}")
+    whole = mlp("train", path, "--out", "b", "-q", "--json", "--set", "train.batch.size=120")
+    assert batch.json()["final"] == whole.json()["final"]
+
+
+def test_run_names_with_glob_characters(write, mlp, tmp_path):
+    path = write("exp[1].yaml", MOONS)
+    assert mlp("train", path, "-q").exit_code == 0
+    assert mlp("train", path, "-q").exit_code == 0
+    assert sorted(p.name for p in (tmp_path / "runs").iterdir()) == ["exp[1]-1", "exp[1]-2"]

@@ -71,6 +71,10 @@ def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
         if debug:
             raise
         _fail(str(e), e.exit_code, as_json)
+    except MemoryError:
+        if debug:
+            raise
+        _fail("out of memory: try a smaller model, batch or dataset", 2, as_json)
     except OSError as e:  # permissions, full disk: name the file
         if debug:
             raise

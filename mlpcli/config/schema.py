@@ -64,7 +64,7 @@ from mlpcli.nn.regularizers import REGULARIZERS
 class Strict(BaseModel):
     """Base of every config section: unknown keys and non-finite numbers are errors."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, populate_by_name=True)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 def _names(registry: dict) -> Any:

@@ -20,6 +20,7 @@ import difflib
 import gzip
 import warnings
 import zipfile
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -61,7 +62,7 @@ def check_finite(x: np.ndarray, data: Dataset, chunk: int = 16384) -> None:
 
 def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, text) of every line that is neither blank nor a ``#`` comment."""
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: Excel's byte-order mark
         for number, line in enumerate(f, 1):
             stripped = line.strip()
             if stripped and not stripped.startswith("#"):
@@ -215,12 +216,13 @@ def _raise_bad_number(path: Path, names: list[str], columns: list[int], line_num
 
 
 def load_npz(
-    path: str | Path, *, dtype: np.dtype | type = np.float32
+    path: str | Path, *, dtype: np.dtype | type = np.float32, targets: bool = True
 ) -> tuple[Dataset, Dataset | None]:
     """Read arrays ``x``, ``y`` (and ``x_test``, ``y_test`` if present) from an .npz file.
 
-    Returns the training dataset and the test dataset or None. Object arrays
-    are refused: loading them would mean unpickling code from the file.
+    Returns the training dataset and the test dataset or None. With
+    ``targets=False`` (prediction) ``y`` may be absent. Object arrays are
+    refused: loading them would mean unpickling code from the file.
     """
     path = Path(path)
     _check_file(path)
@@ -232,7 +234,7 @@ def load_npz(
         raise DataError(f"{path}: a single .npy array, not an .npz archive with 'x' and 'y'")
     with archive:
         keys = set(archive.files)
-        for key in ("x", "y"):
+        for key in ("x", "y") if targets else ("x",):
             if key not in keys:
                 raise DataError(f"{path}: no array '{key}' (arrays: {', '.join(sorted(keys))})")
 
@@ -245,10 +247,10 @@ def load_npz(
                         f"{path}: array '{key}' holds Python objects; refusing to unpickle it"
                     ) from None
                 raise DataError(f"{path}: array '{key}' is unreadable ({e})") from None
-            except (OSError, zipfile.BadZipFile, EOFError) as e:
+            except Exception as e:  # zip, zlib and .npy-header errors of a damaged file
                 raise DataError(f"{path}: array '{key}' is unreadable ({e})") from None
 
-        train = _npz_dataset(path, get("x"), get("y"), "x", "y", dtype)
+        train = _npz_dataset(path, get("x"), get("y") if "y" in keys else None, "x", "y", dtype)
         test = None
         if "x_test" in keys or "y_test" in keys:
             if not {"x_test", "y_test"} <= keys:
@@ -258,24 +260,28 @@ def load_npz(
 
 
 def _npz_dataset(
-    path: Path, x: np.ndarray, y: np.ndarray, xname: str, yname: str, dtype
+    path: Path, x: np.ndarray, y: np.ndarray | None, xname: str, yname: str, dtype
 ) -> Dataset:
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: array '{xname}' has dtype {x.dtype}, expected numbers")
+    if x.ndim == 0 or (y is not None and y.ndim == 0):
+        raise DataError(f"{path}: '{xname}' and '{yname}' must have one row per example")
     if x.ndim == 1:
         x = x[:, None]
     elif x.ndim > 2:
         x = x.reshape(len(x), -1)  # images: flatten each example to one row
-    if y.ndim > 2 or len(y) != len(x):
+    if y is not None and (y.ndim > 2 or len(y) != len(x)):
         raise DataError(f"{path}: '{xname}' has {len(x)} rows but '{yname}' has shape {y.shape}")
-    if len(x) == 0:
-        raise DataError(f"{path}: array '{xname}' has no rows")
+    if len(x) == 0 or x.shape[1] == 0:
+        raise DataError(f"{path}: array '{xname}' of shape {x.shape} holds no inputs")
     x = x.astype(dtype, copy=False)
     data = Dataset(
         x=x,
         y=y,
         feature_names=[f"x{i + 1}" for i in range(x.shape[1])],
-        target_names=[yname] if y.ndim == 1 else [f"{yname}{k}" for k in range(y.shape[1])],
+        target_names=[yname]
+        if y is None or y.ndim == 1
+        else [f"{yname}{k}" for k in range(y.shape[1])],
         source=f"{path}[{xname}]",
     )
     check_finite(x, data)
@@ -295,7 +301,7 @@ def read_idx(path: str | Path) -> np.ndarray:
     try:
         with opener(path, "rb") as f:
             raw = f.read()
-    except (OSError, EOFError) as e:
+    except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: unreadable ({e})") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
         raise DataError(f"{path}: not an IDX file (bad magic number)")

@@ -114,6 +114,7 @@ def split_rows(
     rng: np.random.Generator,
     strata: np.ndarray | None = None,
     source: str = "data",
+    field: str = "validation_split",
 ) -> tuple[np.ndarray, np.ndarray]:
     """(train rows, validation rows), sorted, with round(fraction·count) rows held out.
 
@@ -130,8 +131,8 @@ def split_rows(
     train = np.setdiff1d(np.arange(n), val, assume_unique=True)
     if len(val) == 0 or len(train) == 0:
         raise DataError(
-            f"{source}: validation_split {fraction} of {n} rows leaves "
-            f"{len(train)} training and {len(val)} validation rows; both need at least one"
+            f"{source}: data.{field} {fraction} of {n} rows leaves {len(train)} rows "
+            f"and holds out {len(val)}; both need at least one"
         )
     return train, val
 

@@ -22,7 +22,7 @@ def sigmoid(a: np.ndarray) -> np.ndarray:
     """
     with np.errstate(under="ignore"):  # e^{-|a|} → 0 is the right answer for large |a|
         e = np.exp(-np.abs(a))
-    out = 1.0 / (1.0 + e)
+    out = np.asarray(1.0 / (1.0 + e))  # an array even for 0-d a, so out= works below
     np.multiply(out, e, out=out, where=a < 0)
     return out
 

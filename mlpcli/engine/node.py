@@ -135,9 +135,9 @@ class Node:
         """Backpropagate from this node: fill ``.grad`` of every node it depends on.
 
         With ``grad=None`` the node must hold a single number E and the walk
-        starts from ∂E/∂E = 1. Gradients are added to whatever ``.grad``
-        already holds, so call it once per step after clearing the leaves'
-        gradients (the optimizer does).
+        starts from ∂E/∂E = 1. Leaves add to whatever ``.grad`` they hold
+        (PyTorch's accumulation: clear them between steps, as the optimizer
+        does); the gradients of intermediate nodes are recomputed from scratch.
         """
         if grad is None:
             if self.value.size != 1:
@@ -145,8 +145,11 @@ class Node:
                     f"backward() without a gradient needs a scalar, got shape {self.value.shape}"
                 )
             grad = np.ones(self.value.shape, self.value.dtype)
+        order = _topological_order(self)
+        for node in order:  # intermediate results start afresh; leaves accumulate
+            node.grad = None
         _accumulate(self, grad)
-        for node in reversed(_topological_order(self)):
+        for node in reversed(order):
             if node.grad is None:  # every path from the root to it was cut
                 continue
             for parent, g in zip(node.parents, node.op.backward(node.grad)):
@@ -160,11 +163,13 @@ class Node:
 
     # -- operator sugar: each builds one op from ops.py ------------------
     def _lift(self, other: object) -> Node:
-        # Constants take this node's dtype: a float64 0-d array would
-        # silently upcast a float32 graph.
+        # Python numbers take a floating node's dtype: a float64 0-d array would
+        # silently upcast a float32 graph. Anything else keeps its own dtype.
         if isinstance(other, Node):
             return other
-        return Node(np.asarray(other, dtype=self.value.dtype))
+        if isinstance(other, (int, float)) and self.value.dtype.kind == "f":
+            return Node(np.asarray(other, dtype=self.value.dtype))
+        return Node(np.asarray(other))
 
     def __add__(self, other: object) -> Node:
         return ops.Add()(self, self._lift(other))

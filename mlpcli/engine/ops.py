@@ -23,7 +23,7 @@ def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
         return grad
     extra = grad.ndim - len(shape)
     if extra:
-        grad = grad.sum(axis=tuple(range(extra)))
+        grad = np.asarray(grad.sum(axis=tuple(range(extra))))  # an array even when 0-d
     stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
     if stretched:
         grad = grad.sum(axis=stretched, keepdims=True)
@@ -131,6 +131,8 @@ class MatMul(Op):
         return a @ b
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
+        if self.a.ndim == 1 and self.b.ndim == 1:  # inner product: a scalar out
+            return grad * self.b, grad * self.a
         a = self.a[np.newaxis, :] if self.a.ndim == 1 else self.a
         b = self.b[:, np.newaxis] if self.b.ndim == 1 else self.b
         g = grad
@@ -286,5 +288,11 @@ def constant(value: np.ndarray | float, dtype: np.dtype | type | None = None) ->
 
 
 def parameter(value: np.ndarray | float, name: str | None = None) -> Node:
-    """A leaf whose gradient is wanted (weights, or anything a test probes)."""
-    return Node(np.asarray(value), requires_grad=True, name=name)
+    """A leaf whose gradient is wanted (weights, or anything a test probes).
+
+    Integers become float64: a derivative is not an integer.
+    """
+    value = np.asarray(value)
+    if value.dtype.kind != "f":
+        value = value.astype(np.float64)
+    return Node(value, requires_grad=True, name=name)

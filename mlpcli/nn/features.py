@@ -12,6 +12,7 @@ arrays (:meth:`state`) from which :meth:`from_state` rebuilds it exactly.
 
 from __future__ import annotations
 
+import math
 from itertools import combinations_with_replacement
 from typing import Any, ClassVar
 
@@ -110,7 +111,9 @@ class Polynomial(BasisFunctions):
             self._plan.append((column[term[:-1]] if len(term) > 1 else -1, term[-1]))
 
     def n_features(self, n_inputs: int) -> int:
-        return len(self._terms(n_inputs))
+        if self.interactions:  # monomials of degree 1..d in D variables
+            return math.comb(n_inputs + self.degree, self.degree) - 1
+        return n_inputs * self.degree
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         out = np.empty((len(x), len(self._plan)), dtype=x.dtype)
@@ -189,10 +192,14 @@ class Fourier(BasisFunctions):
         frequencies: list[list[float]] | None = None,
     ) -> None:
         self.n_frequencies, self.scale = n_frequencies, scale
-        self.frequencies = (
-            None if frequencies is None else np.asarray(frequencies, dtype=np.float64)
-        )
-        if self.frequencies is not None:
+        self.frequencies = None
+        if frequencies is not None:
+            try:
+                self.frequencies = np.asarray(frequencies, dtype=np.float64)
+            except ValueError:  # ragged rows
+                self.frequencies = None
+            if self.frequencies is None or self.frequencies.ndim != 2 or not self.frequencies.size:
+                raise ValueError("frequencies must be a non-empty list of equal-length rows")
             self.n_frequencies = len(self.frequencies)
 
     def fit(self, x: np.ndarray, rng: np.random.Generator) -> None:
