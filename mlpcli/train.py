@@ -226,11 +226,11 @@ class Trainer:
             if per_step_lr:
                 lr = self.schedule(st.epoch, st.step)
             optimizer.zero_grad()
-            e = objective(xb, tb)
+            e = objective.step(xb, tb)
             value = float(e.total.value)
             if not math.isfinite(value):
                 self._diverged(f"the loss is {value}")
-            e.total.backward()
+            objective.backward()
             optimizer.step(lr)
             st.lr = lr  # the rate actually used (a resumed epoch may have no steps left)
             outputs_buffer[start:stop] = e.outputs.value

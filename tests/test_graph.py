@@ -148,3 +148,26 @@ def test_integer_values_are_differentiated_as_floats():
     y = x * 0.5
     y.backward()
     assert y.item() == 1.5 and x.grad == 0.5
+
+
+def test_a_replayed_graph_gives_what_a_fresh_one_gives():
+    from mlpcli.engine import Graph, SoftmaxCrossEntropy, Tanh
+
+    rng = np.random.default_rng(0)
+    w, b = parameter(rng.standard_normal((3, 4))), parameter(rng.standard_normal(3))
+    x = Node(rng.standard_normal((5, 4)))
+    loss = SoftmaxCrossEntropy(np.zeros(5, dtype=int))(Tanh()(Linear()(x, w, b)))
+    graph = Graph(loss)
+    for n in (7, 1, 5):  # new inputs, targets and batch sizes
+        xv, t = rng.standard_normal((n, 4)), rng.integers(0, 3, n)
+        x.value, loss.op.targets = xv, t
+        w.grad = b.grad = None
+        graph.forward()
+        graph.backward()
+        replayed = (loss.item(), w.grad.copy(), b.grad.copy())
+        w.grad = b.grad = None
+        fresh = SoftmaxCrossEntropy(t)(Tanh()(Linear()(Node(xv), w, b)))
+        fresh.backward()
+        assert replayed[0] == fresh.item()
+        np.testing.assert_array_equal(replayed[1], w.grad)
+        np.testing.assert_array_equal(replayed[2], b.grad)

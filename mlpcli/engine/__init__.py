@@ -24,7 +24,7 @@ from mlpcli.engine.losses import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from mlpcli.engine.node import Node, Op, is_grad_enabled, no_grad
+from mlpcli.engine.node import Graph, Node, Op, is_grad_enabled, no_grad
 from mlpcli.engine.ops import (
     Abs,
     Add,
@@ -50,6 +50,7 @@ __all__ = [
     "BinaryCrossEntropy",
     "Div",
     "Exp",
+    "Graph",
     "Hinge",
     "Identity",
     "L1Penalty",

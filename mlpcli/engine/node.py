@@ -139,24 +139,7 @@ class Node:
         (PyTorch's accumulation: clear them between steps, as the optimizer
         does); the gradients of intermediate nodes are recomputed from scratch.
         """
-        if grad is None:
-            if self.value.size != 1:
-                raise ValueError(
-                    f"backward() without a gradient needs a scalar, got shape {self.value.shape}"
-                )
-            grad = np.ones(self.value.shape, self.value.dtype)
-        order = _topological_order(self)
-        for node in order:  # intermediate results start afresh; leaves accumulate
-            node.grad = None
-        _accumulate(self, grad)
-        for node in reversed(order):
-            if node.grad is None:  # every path from the root to it was cut
-                continue
-            for parent, g in zip(node.parents, node.op.backward(node.grad)):
-                if g is None or not parent.requires_grad:
-                    continue
-                # Inlined _accumulate: this loop runs once per edge of the graph.
-                parent.grad = g if parent.grad is None else parent.grad + g
+        _backpropagate(self, _topological_order(self), grad)
 
     def zero_grad(self) -> None:
         self.grad = None
@@ -221,6 +204,53 @@ class Node:
 
     def relu(self) -> Node:
         return ops.Relu()(self)
+
+
+def _backpropagate(root: Node, order: list[Node], grad: np.ndarray | None) -> None:
+    """The chain rule over ``order`` (``root``'s graph, inputs first), from the root back."""
+    if grad is None:
+        if root.value.size != 1:
+            raise ValueError(
+                f"backward() without a gradient needs a scalar, got shape {root.value.shape}"
+            )
+        grad = np.ones(root.value.shape, root.value.dtype)
+    for node in order:  # intermediate results start afresh; leaves accumulate
+        node.grad = None
+    _accumulate(root, grad)
+    for node in reversed(order):
+        if node.grad is None:  # every path from the root to it was cut
+            continue
+        for parent, g in zip(node.parents, node.op.backward(node.grad)):
+            if g is None or not parent.requires_grad:
+                continue
+            # Inlined _accumulate: this loop runs once per edge of the graph.
+            parent.grad = g if parent.grad is None else parent.grad + g
+
+
+class Graph:
+    """A recorded computation, replayed on new values without being rebuilt.
+
+    Training evaluates the same graph at every step; only the input values
+    change. Recording it once and replaying it skips, per step, creating every
+    op and node and sorting them, which at batch size 1 costs more than the
+    arithmetic. Set the new values on the leaves (and the new targets on the
+    loss op), then call :meth:`forward` and :meth:`backward`. Every op re-runs
+    its own ``forward``, so the result is exactly that of a fresh graph.
+    """
+
+    __slots__ = ("order", "root")
+
+    def __init__(self, root: Node) -> None:
+        self.root = root
+        self.order = _topological_order(root)  # op nodes, each after its inputs
+
+    def forward(self) -> np.ndarray:
+        for node in self.order:
+            node.value = node.op.forward(*[parent.value for parent in node.parents])
+        return self.root.value
+
+    def backward(self, grad: np.ndarray | None = None) -> None:
+        _backpropagate(self.root, self.order, grad)
 
 
 def _accumulate(node: Node, grad: np.ndarray) -> None:

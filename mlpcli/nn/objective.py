@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from mlpcli.engine import Node
+from mlpcli.engine import Graph, Node
 from mlpcli.nn.losses import Loss
 from mlpcli.nn.model import MLP
 from mlpcli.nn.regularizers import Regularizer
@@ -49,6 +49,7 @@ class Objective:
         self.model, self.loss, self.regularizer = model, loss, regularizer
         self.n_train, self.include_bias = n_train, include_bias
         self.penalized = model.parameters() if include_bias else model.weights()
+        self._recorded: tuple[Evaluation, Graph, Node] | None = None
 
     def __call__(self, x: np.ndarray | Node, targets: np.ndarray, start: int = 0) -> Evaluation:
         """Forward pass on prepared inputs ``x`` (|B|, D') and encoded ``targets``.
@@ -63,6 +64,29 @@ class Objective:
             if penalty is not None:
                 total = data + penalty
         return Evaluation(total, data, outputs)
+
+    def step(self, x: np.ndarray, targets: np.ndarray) -> Evaluation:
+        """E on a training batch, replaying the graph that the first call recorded.
+
+        The graph of E has the same structure for every batch; only its
+        inputs change (``x``, and the targets the loss op holds), and the batch
+        size may. Returns the same nodes each time, with new values; call
+        :meth:`backward` for the gradients.
+        """
+        if self._recorded is None:
+            x_node = Node(x)
+            e = self(x_node, targets)
+            self._recorded = (e, Graph(e.total), x_node)
+            return e
+        e, graph, x_node = self._recorded
+        x_node.value = x
+        e.data.op.targets = targets
+        graph.forward()
+        return e
+
+    def backward(self) -> None:
+        """Backpropagate through the graph of the last :meth:`step`."""
+        self._recorded[1].backward()
 
 
 def error(
