@@ -5,7 +5,7 @@ Read in this order: ``node.py`` (the graph and the backward walk), ``ops.py``
 penalties). Nothing here knows about configs, files or printing.
 """
 
-from mlpcli.engine.activations import (
+from .activations import (
     Identity,
     LeakyRelu,
     Relu,
@@ -15,7 +15,7 @@ from mlpcli.engine.activations import (
     sigmoid,
     softplus,
 )
-from mlpcli.engine.losses import (
+from .losses import (
     BinaryCrossEntropy,
     Hinge,
     L1Penalty,
@@ -24,8 +24,8 @@ from mlpcli.engine.losses import (
     SoftmaxCrossEntropy,
     SquaredError,
 )
-from mlpcli.engine.node import Graph, Node, Op, is_grad_enabled, no_grad
-from mlpcli.engine.ops import (
+from .node import Graph, Node, Op, is_grad_enabled, no_grad
+from .ops import (
     Abs,
     Add,
     Div,

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpcli.engine.node import Op
-from mlpcli.engine.ops import Relu
+from .node import Op
+from .ops import Relu
 
 __all__ = ["Identity", "LeakyRelu", "Relu", "Sigmoid", "Softplus", "Tanh", "sigmoid", "softplus"]
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpcli.engine.node import Op
+from .node import Op
 
 
 class SquaredError(Op):

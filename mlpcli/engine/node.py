@@ -287,4 +287,4 @@ def _topological_order(root: Node) -> list[Node]:
     return order
 
 
-from mlpcli.engine import ops  # noqa: E402  (ops subclasses Op, defined above)
+from . import ops  # noqa: E402  (ops subclasses Op, defined above)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpcli.engine.node import Node, Op
+from .node import Node, Op
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
