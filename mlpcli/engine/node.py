@@ -23,26 +23,26 @@ side by side; the concrete ops live in ``ops.py``, ``activations.py`` and
 from __future__ import annotations
 
 from collections.abc import Iterator
-from contextlib import contextmanager
 
 import numpy as np
 
 _grad_enabled = True
 
 
-@contextmanager
-def no_grad() -> Iterator[None]:
+class no_grad:  # noqa: N801  (used like a function: ``with no_grad():``)
     """Run ops without recording the graph (evaluation and prediction).
 
     Inside the block every op returns a plain constant node: no parents are
     kept, so intermediate arrays are freed as soon as they are consumed.
     """
-    global _grad_enabled
-    previous, _grad_enabled = _grad_enabled, False
-    try:
-        yield
-    finally:
-        _grad_enabled = previous
+
+    def __enter__(self) -> None:
+        global _grad_enabled
+        self.previous, _grad_enabled = _grad_enabled, False
+
+    def __exit__(self, *exc: object) -> None:
+        global _grad_enabled
+        _grad_enabled = self.previous
 
 
 def is_grad_enabled() -> bool:
