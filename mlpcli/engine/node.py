@@ -29,7 +29,7 @@ import numpy as np
 _grad_enabled = True
 
 
-class no_grad:  # noqa: N801  (used like a function: ``with no_grad():``)
+class no_grad:  # lower-case, like torch.no_grad: it reads as a function
     """Run ops without recording the graph (evaluation and prediction).
 
     Inside the block every op returns a plain constant node: no parents are
