@@ -19,7 +19,6 @@ from mlpcli.data.loaders import csv_columns, load_csv, load_idx, load_npz
 from mlpcli.data.preprocess import (
     check_features,
     encode_classes,
-    fit_standardizer,
     regression_targets,
     split_rows,
 )
@@ -276,7 +275,7 @@ def build(config: Config, dtype: np.dtype | None = None) -> Experiment:
 
     standardizer = None
     if config.data.standardize:
-        standardizer = fit_standardizer(train_data.x, plan.train)
+        standardizer = Standardizer.fit(train_data.x, plan.train)
         for data in (train_data, *others.values()):
             if data is not None:  # in place: the loaded arrays are ours
                 data.x -= standardizer.mean

@@ -176,10 +176,6 @@ def check_op(
     return results
 
 
-def all_passed(results: Sequence[TensorCheck]) -> bool:
-    return all(r.passed for r in results)
-
-
 def check_model(
     objective: Objective,
     x: np.ndarray,

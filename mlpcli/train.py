@@ -133,9 +133,10 @@ class Trainer:
         self.exp = exp
         cfg = exp.config.train
         self.params = exp.model.parameters()
+        self.schedule = make_schedule(exp)
         self.optimizer = SGD(
             self.params,
-            lr=make_schedule(exp)(0, 0),
+            lr=self.schedule(0, 0),
             momentum=cfg.optimizer.momentum,
             nesterov=cfg.optimizer.nesterov,
         )
@@ -146,7 +147,6 @@ class Trainer:
             n_train=len(exp.train),
             include_bias=exp.config.regularizer.include_bias,
         )
-        self.schedule = make_schedule(exp)
         self.batches = make_batches(exp)
         self.shuffle_rng = rng(exp.config.seed, "shuffle")
         self.state = state or TrainState()

@@ -12,7 +12,6 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -120,9 +119,3 @@ class StopFlag:
     def __exit__(self, *exc: object) -> None:
         for sig, handler in self.previous.items():
             signal.signal(sig, handler)
-
-
-def existing_path(path: Path, what: str) -> Path:
-    if not path.exists():
-        raise MlpError(f"{path}: no such {what}")
-    return path

@@ -348,7 +348,3 @@ def load_idx(
     )
     check_finite(x, data)
     return data
-
-
-#: File loaders by suffix, for ``data.train: path``.
-SUFFIXES = {".csv": "csv", ".txt": "csv", ".npz": "npz"}

@@ -13,7 +13,6 @@ import numpy as np
 
 from mlpcli.data.dataset import Dataset
 from mlpcli.errors import DataError
-from mlpcli.nn.features import Standardizer
 
 _INTEGER = re.compile(r"^[+-]?\d+$")
 
@@ -135,27 +134,6 @@ def split_rows(
             f"and holds out {len(val)}; both need at least one"
         )
     return train, val
-
-
-def fit_standardizer(
-    x: np.ndarray, rows: np.ndarray | None = None, chunk: int = 65536
-) -> Standardizer:
-    """Per-column mean and std of ``x[rows]``, accumulated in float64 over chunks of rows.
-
-    Chunking means the training rows are never gathered into a copy of the data.
-    """
-    rows = np.arange(len(x)) if rows is None else rows
-    total = np.zeros(x.shape[1])
-    for start in range(0, len(rows), chunk):
-        total += x[rows[start : start + chunk]].sum(axis=0, dtype=np.float64)
-    mean = total / len(rows)
-    sq = np.zeros(x.shape[1])
-    for start in range(0, len(rows), chunk):
-        d = x[rows[start : start + chunk]] - mean
-        sq += (d * d).sum(axis=0)
-    std = np.sqrt(sq / len(rows))
-    std[std == 0] = 1.0
-    return Standardizer(mean.astype(x.dtype), std.astype(x.dtype))
 
 
 def check_features(x: np.ndarray, expected: int, source: str) -> None:

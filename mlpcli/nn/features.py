@@ -29,10 +29,23 @@ class Standardizer:
         self.mean, self.std = mean, std
 
     @classmethod
-    def fit(cls, x: np.ndarray) -> Standardizer:
-        # Accumulate in float64: a float32 mean over 10⁵ rows loses digits.
-        mean = x.mean(axis=0, dtype=np.float64)
-        std = x.std(axis=0, dtype=np.float64)
+    def fit(cls, x: np.ndarray, rows: np.ndarray | None = None, chunk: int = 65536) -> Standardizer:
+        """Per-column mean and std of ``x[rows]`` (all rows by default).
+
+        Accumulated in float64 (a float32 mean over 10⁵ rows loses digits) and
+        over chunks of rows, so the training rows are never gathered into a
+        copy of the data.
+        """
+        rows = np.arange(len(x)) if rows is None else rows
+        total = np.zeros(x.shape[1])
+        for start in range(0, len(rows), chunk):
+            total += x[rows[start : start + chunk]].sum(axis=0, dtype=np.float64)
+        mean = total / len(rows)
+        sq = np.zeros(x.shape[1])
+        for start in range(0, len(rows), chunk):
+            d = x[rows[start : start + chunk]] - mean
+            sq += (d * d).sum(axis=0)
+        std = np.sqrt(sq / len(rows))
         std[std == 0] = 1.0
         return cls(mean.astype(x.dtype), std.astype(x.dtype))
 
