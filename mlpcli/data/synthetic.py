@@ -48,14 +48,14 @@ def xor(rng: np.random.Generator, n_samples: int = 200, noise: float = 0.2) -> t
 def moons(rng: np.random.Generator, n_samples: int = 200, noise: float = 0.1) -> tuple:
     """Two interleaving half circles (class 0 on top, class 1 below), plus Gaussian noise."""
     _check_common(n_samples, noise)
-    n0 = n_samples // 2
-    n1 = n_samples - n0
-    t0, t1 = np.linspace(0, np.pi, n0), np.linspace(0, np.pi, n1)
-    x = np.concatenate(
-        [np.stack([np.cos(t0), np.sin(t0)], 1), np.stack([1 - np.cos(t1), 0.5 - np.sin(t1)], 1)]
+    return _two_curves(
+        rng,
+        n_samples,
+        noise,
+        lambda t: np.stack([np.cos(t), np.sin(t)], 1),
+        lambda t: np.stack([1 - np.cos(t), 0.5 - np.sin(t)], 1),
+        lambda n: np.linspace(0, np.pi, n),
     )
-    y = np.repeat([0, 1], [n0, n1])
-    return _shuffled(rng, x + rng.normal(0.0, noise, x.shape), y)
 
 
 def circles(
@@ -64,13 +64,22 @@ def circles(
     """A unit circle (class 0) around a smaller one of radius ``factor`` (class 1)."""
     _check_common(n_samples, noise)
     _require(0 < factor < 1, "factor", "must be between 0 and 1 (exclusive)")
+    return _two_curves(
+        rng,
+        n_samples,
+        noise,
+        lambda t: np.stack([np.cos(t), np.sin(t)], 1),
+        lambda t: factor * np.stack([np.cos(t), np.sin(t)], 1),
+        lambda n: np.linspace(0, 2 * np.pi, n, endpoint=False),
+    )
+
+
+def _two_curves(rng, n_samples: int, noise: float, first, second, angles) -> tuple:
+    """Half the points (class 0) on curve ``first``, the rest (class 1) on ``second``,
+    at evenly spaced ``angles(n)``, jittered by N(0, noise²) and shuffled."""
     n0 = n_samples // 2
     n1 = n_samples - n0
-    t0 = np.linspace(0, 2 * np.pi, n0, endpoint=False)
-    t1 = np.linspace(0, 2 * np.pi, n1, endpoint=False)
-    x = np.concatenate(
-        [np.stack([np.cos(t0), np.sin(t0)], 1), factor * np.stack([np.cos(t1), np.sin(t1)], 1)]
-    )
+    x = np.concatenate([first(angles(n0)), second(angles(n1))])
     y = np.repeat([0, 1], [n0, n1])
     return _shuffled(rng, x + rng.normal(0.0, noise, x.shape), y)
 
