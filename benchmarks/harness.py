@@ -253,9 +253,9 @@ def write_config(ctx: Context, name: str, data: Path, model: dict, loss: str, tr
 
 def mlpcli_experiment(config: Path, overrides: list[str] | None = None):
     from mlpcli.config import load_config
-    from mlpcli.experiment import build
+    from mlpcli.prepare import prepare
 
-    return build(load_config(config, overrides or []))
+    return prepare(load_config(config, overrides or []))
 
 
 def mlpcli_params(exp) -> list[tuple[np.ndarray, np.ndarray]]:

@@ -128,7 +128,7 @@ def w1(ctx: Context) -> Section:
     repeats = ctx.n_repeats(full=7, quick=3)
     config = _w1_config(ctx)
     exp = mlpcli_experiment(config)
-    init = mlpcli_params(exp)  # build() initialized the weights; every run starts here
+    init = mlpcli_params(exp)  # prepare() initialized the weights; every run starts here
     log(f"W1: {repeats} repeats after 1 warm-up")
     t = interleaved(_w1_cases(exp), repeats)
     ctx.results["W1"] = {"mlpcli_s": t["mlpcli"].median, "n": len(exp.train)}
@@ -510,7 +510,7 @@ def w4(ctx: Context) -> Section:
     probe = (
         "import sys, numpy as np\n"
         "from mlpcli.config import load_config\n"
-        "from mlpcli.experiment import build\n"
+        "from mlpcli.prepare import prepare\n"
         "from mlpcli.data.loaders import load_npz\n"
         "what, path = sys.argv[1], sys.argv[2]\n"
         "if what == 'npload':\n"
@@ -518,7 +518,7 @@ def w4(ctx: Context) -> Section:
         "elif what == 'load_npz':\n"
         "    load_npz(path)\n"
         "elif what == 'build':\n"
-        "    build(load_config(path))\n"
+        "    prepare(load_config(path))\n"
     )
     parts = {}
     for what, arg in (("npload", data), ("load_npz", data), ("build", config)):
@@ -562,7 +562,7 @@ def w4(ctx: Context) -> Section:
                 f"{parts['load_npz'] - x_mb:.0f}",
             ],
             [
-                "`load_config` + `build` (no training)",
+                "`load_config` + `prepare` (no training)",
                 f"{parts['build']:.0f}",
                 f"{parts['build'] - x_mb:.0f}",
             ],
@@ -681,9 +681,8 @@ def w5(ctx: Context) -> Section:
 
 
 def w6(ctx: Context) -> Section:
-    from mlpcli.checkpoint import load_model
-    from mlpcli.evaluate import evaluate_dataset, raw_outputs
-    from mlpcli.experiment import read_data_file
+    from mlpcli import inference
+    from mlpcli.files.model import load_model
 
     n = 60_000
     scripts = find_scripts()
@@ -709,9 +708,9 @@ def w6(ctx: Context) -> Section:
         "Rows per second of evaluating W1's trained network on 60 000 new rows, against "
         f"mlpcli's W1 training throughput ({train_rows_s:,.0f} rows/s). The CLI row is the "
         "whole process (start-up, loading the model and the .npz, forward, report); "
-        "`evaluate_dataset` is the library call `mlp eval` makes (forward in chunks of "
+        "`report` is the library call `mlp eval` makes (forward in chunks of "
         "8 192 rows, loss, accuracy, per-class report and confusion matrix) on data already "
-        "in memory; `raw_outputs` is the engine forward alone. The NumPy and PyTorch rows "
+        "in memory; `outputs` is the engine forward alone. The NumPy and PyTorch rows "
         "run the same forward (chunks of 8 192, no graph) for reference.",
     )
     repeats = ctx.n_repeats(full=5, quick=2)
@@ -725,13 +724,11 @@ def w6(ctx: Context) -> Section:
     report = json.loads(proc.stdout)
 
     saved = load_model(run_dir)
-    data = read_data_file(
-        test, saved.feature_names, saved.target_names, saved.model.dtype, targets=True
-    )
+    data = inference.dataset_for(saved, test, targets=True)
     params = [(lay.weight.value.copy(), lay.bias.value.copy()) for lay in saved.model.layers]
     cases = {
-        "evaluate_dataset": lambda: lambda: evaluate_dataset(saved, data),
-        "raw_outputs": lambda: lambda: raw_outputs(saved.model, data.x),
+        "report": lambda: lambda: inference.report(saved, data),
+        "outputs": lambda: lambda: saved.model.outputs(data.x, raw=True),
         "numpy forward": lambda: lambda: ref.numpy_relu_forward(data.x, params),
     }
     if ref.torch_available():
@@ -749,14 +746,14 @@ def w6(ctx: Context) -> Section:
         ]
     ]
     labels = {
-        "evaluate_dataset": "`mlpcli.evaluate.evaluate_dataset` (library)",
-        "raw_outputs": "`mlpcli.evaluate.raw_outputs` (engine forward only)",
+        "report": "`mlpcli.inference.report` (library)",
+        "outputs": "`MLP.outputs(x, raw=True)` (engine forward only)",
         "numpy forward": "NumPy forward (reference)",
         "torch forward": "PyTorch forward, inference_mode (reference)",
     }
     for name, timing in t.items():
         rate = n / timing.median
-        is_mine = name in ("evaluate_dataset", "raw_outputs")
+        is_mine = name in ("report", "outputs")
         rows.append(
             [
                 labels[name],

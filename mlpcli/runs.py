@@ -1,10 +1,14 @@
 """Run directories: creating, locking, checkpointing and resuming a training run.
 
-A run directory holds (DESIGN §4) ``config.yaml``, ``model.safetensors``,
-``metrics.csv``, ``summary.json`` and ``state.safetensors``, each written
-atomically. While a process trains into it, ``.lock`` holds its pid: a
-second process is refused, and a lock left by a process that no longer
-exists is taken over.
+A run directory holds (docs/design.md, "Run directory") ``config.yaml``,
+``model.safetensors``, ``metrics.csv``, ``summary.json`` and
+``state.safetensors``, each written atomically. While a process trains into
+it, it holds an exclusive ``flock`` on ``.lock`` (which names its pid): a
+second process is refused, and the lock of a process that died is free.
+
+:func:`train_new` and :func:`train_resume` are the library's "mlp train":
+prepare the experiment, claim the directory, run the :class:`Trainer` with a
+:class:`Checkpointer` as its save callback.
 """
 
 from __future__ import annotations
@@ -23,21 +27,15 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpcli.checkpoint import (
-    SavedModel,
-    atomic_write,
-    load_parameters,
-    load_state,
-    read_safetensors,
-    remove_stale_temporaries,
-    save_model,
-    save_state,
-)
 from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
 from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
-from mlpcli.evaluate import METRIC
-from mlpcli.experiment import Experiment, build
-from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate_split
+from mlpcli.experiment import Experiment
+from mlpcli.files.atomic import atomic_write, remove_stale_temporaries
+from mlpcli.files.model import SavedModel, init_from, save_model
+from mlpcli.files.state import load_state, save_state
+from mlpcli.metrics import METRIC
+from mlpcli.prepare import prepare
+from mlpcli.train import EpochRecord, Trainer, TrainState, measure
 
 RUN_FILES = ("config.yaml", "model.safetensors", "metrics.csv", "summary.json", "state.safetensors")
 
@@ -203,31 +201,7 @@ def summary_of(
     not drawn from the seed (``--init-from``): config.yaml cannot say it.
     """
     m = METRIC[exp.task]
-    last = state.history[-1] if state.history else None
-    final = None
-    if last is not None:
-        final = {
-            "epoch": last.epoch,
-            "train_loss": last.train_loss,
-            "val_loss": last.val_loss,
-            f"train_{m}": last.train_metric,
-            f"val_{m}": last.val_metric,
-        }
-    stop = exp.config.train.early_stopping
-    best = None
-    if state.best_epoch is not None and stop is not None:
-        best = {
-            "epoch": state.best_epoch,
-            "metric": stop.metric,
-            "value": state.best_value,
-            # an interrupted run keeps its last weights, to continue from them
-            "restored": stop.restore_best and state.stop_reason != "interrupted",
-        }
-    elif state.history:
-        name = "val_loss" if last.val_loss is not None else "train_loss"
-        b = min(state.history, key=lambda r: getattr(r, name))
-        best = {"epoch": b.epoch, "metric": name, "value": getattr(b, name), "restored": False}
-    out = {
+    return {
         "task": exp.task,
         "metric": m,
         "stop_reason": state.stop_reason,
@@ -238,12 +212,43 @@ def summary_of(
         "n_train": len(exp.train),
         "n_validation": len(exp.validation) if exp.validation is not None else 0,
         "n_parameters": sum(p.value.size for p in exp.model.parameters()),
-        "final": final,
-        "best": best,
+        "final": _final(state, m),
+        "best": _best(exp, state),
         "test": None if test is None else {"loss": test[0], m: test[1], "n": len(exp.test)},
         "init_from": init_from,
     }
-    return out
+
+
+def _final(state: TrainState, m: str) -> dict | None:
+    """The last epoch's row, by summary.json's names."""
+    if not state.history:
+        return None
+    last = state.history[-1]
+    return {
+        "epoch": last.epoch,
+        "train_loss": last.train_loss,
+        "val_loss": last.val_loss,
+        f"train_{m}": last.train_metric,
+        f"val_{m}": last.val_metric,
+    }
+
+
+def _best(exp: Experiment, state: TrainState) -> dict | None:
+    """The early-stopping best, or else the epoch of the lowest validation (or training) loss."""
+    stop = exp.config.train.early_stopping
+    if state.best_epoch is not None and stop is not None:
+        return {
+            "epoch": state.best_epoch,
+            "metric": stop.metric,
+            "value": state.best_value,
+            # an interrupted run keeps its last weights, to continue from them
+            "restored": stop.restore_best and state.stop_reason != "interrupted",
+        }
+    if not state.history:
+        return None
+    name = "val_loss" if state.history[-1].val_loss is not None else "train_loss"
+    b = min(state.history, key=lambda r: getattr(r, name))
+    return {"epoch": b.epoch, "metric": name, "value": getattr(b, name), "restored": False}
 
 
 @dataclass
@@ -264,7 +269,7 @@ class Checkpointer:
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
             exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names
-        )
+        )  # the model's parameters are read at each save
         self.last_write = time.monotonic()
         self.summary: dict | None = None
 
@@ -278,27 +283,14 @@ class Checkpointer:
         if not diverged:  # a diverged run keeps its last state file, from a finite point
             state, arrays = trainer.snapshot()
             save_state(run.path / "state.safetensors", state, arrays, self.fingerprint)
-        params = trainer.final_params() if final else None
-        save_model(run.path / "model.safetensors", self.saved, params)
+        if final:  # the state holds the last weights; the model file what the run releases
+            trainer.release()
+        save_model(run.path / "model.safetensors", self.saved)
         if final:
-            test = None
-            if exp.test is not None and not diverged:
-                saved = [p.value.copy() for p in exp.model.parameters()]
-                for p, v in zip(exp.model.parameters(), trainer.final_params()):
-                    p.value[...] = v
-                test = evaluate_split(exp, exp.test)
-                for p, v in zip(exp.model.parameters(), saved):
-                    p.value[...] = v
+            test = None if exp.test is None or diverged else measure(exp, exp.test)
             self.summary = summary_of(exp, st, test, self.init_from)
             run.write_summary(self.summary)
         self.last_write = time.monotonic()
-
-
-def init_from(exp: Experiment, source: Path) -> None:
-    """Start from the weights of a saved model file or run directory (shapes must match)."""
-    path = source / "model.safetensors" if source.is_dir() else source
-    tensors, _ = read_safetensors(path)
-    load_parameters(exp.model, tensors, str(path))
 
 
 def train_new(
@@ -313,9 +305,9 @@ def train_new(
     should_stop: Callable[[], bool] | None = None,
 ) -> RunResult:
     """Build, create the run directory, train and save. Data problems leave no directory behind."""
-    exp = build(config)
+    exp = prepare(config)
     if init is not None:
-        init_from(exp, init)
+        init_from(exp.model, Path(init))
     run = RunDir.create(out, name, force)
     try:
         run.write_config(config)
@@ -355,7 +347,7 @@ def train_resume(
     try:
         remove_stale_temporaries(run_path)
         state_dict, arrays, saved_fingerprint = load_state(run_path / "state.safetensors")
-        exp = build(config)
+        exp = prepare(config)
         if saved_fingerprint != fingerprint(original):
             raise ConfigError(f"{run_path}: state.safetensors belongs to a different config")
         try:

@@ -18,13 +18,12 @@ from dataclasses import asdict, astuple, dataclass, field, fields
 
 import numpy as np
 
-from mlpcli.data.batching import BatchSchedule, Gather
+from mlpcli import build
+from mlpcli.data.batching import Gather
 from mlpcli.errors import DivergedError
-from mlpcli.evaluate import METRIC, data_loss, forward, metric
 from mlpcli.experiment import Experiment, Split, rng
+from mlpcli.metrics import METRIC, data_loss, metric
 from mlpcli.nn.objective import Objective
-from mlpcli.optim import SGD
-from mlpcli.optim.schedules import SCHEDULES, Schedule
 
 
 @dataclass
@@ -44,7 +43,7 @@ class EpochRecord:
 
 @dataclass
 class TrainState:
-    """Where a run stands; JSON-serializable (see ``checkpoint.py``)."""
+    """Where a run stands; JSON-serializable (saved by ``files/state.py``)."""
 
     epoch: int = 0  # finished epochs
     step: int = 0  # finished steps, over all epochs
@@ -84,24 +83,6 @@ class TrainState:
         return cls(**d, history=history)
 
 
-def make_schedule(exp: Experiment) -> Schedule:
-    spec = exp.config.train.lr
-    return SCHEDULES[spec.schedule](**spec.model_dump(exclude={"schedule"}))
-
-
-def make_batches(exp: Experiment) -> BatchSchedule:
-    b = exp.config.train.batch
-    growth = b.growth
-    return BatchSchedule(
-        mode=b.mode,
-        n=len(exp.train),
-        size=b.size,
-        growth_factor=growth.factor if growth else None,
-        growth_every=growth.every if growth else None,
-        growth_max=growth.max if growth else None,
-    )
-
-
 def _lower_is_better(metric_name: str) -> bool:
     return metric_name != "val_accuracy"
 
@@ -131,23 +112,17 @@ class Trainer:
         state: TrainState | None = None,
     ) -> None:
         self.exp = exp
-        cfg = exp.config.train
         self.params = exp.model.parameters()
-        self.schedule = make_schedule(exp)
-        self.optimizer = SGD(
-            self.params,
-            lr=self.schedule(0, 0),
-            momentum=cfg.optimizer.momentum,
-            nesterov=cfg.optimizer.nesterov,
-        )
+        self.schedule = build.schedule(exp.config)
+        self.optimizer = build.optimizer(exp.config, self.params, self.schedule(0, 0))
         self.objective = Objective(
             exp.model,
-            exp.loss,
+            exp.head,
             exp.regularizer,
             n_train=len(exp.train),
             include_bias=exp.config.regularizer.include_bias,
         )
-        self.batches = make_batches(exp)
+        self.batches = build.batches(exp.config, len(exp.train))
         self.shuffle_rng = rng(exp.config.seed, "shuffle")
         self.state = state or TrainState()
         self.on_epoch = on_epoch or (lambda record: None)
@@ -252,10 +227,10 @@ class Trainer:
             if not np.isfinite(p.value).all():
                 self._diverged(f"parameter {p.name} is no longer finite")
         n = len(exp.train)
-        train_metric = metric(exp.task, exp.loss, self.epoch_outputs, exp.train.labels[rows])
+        train_metric = metric(exp.task, exp.head, self.epoch_outputs, exp.train.labels[rows])
         val_loss = val_metric = None
         if exp.validation is not None:
-            val_loss, val_metric = evaluate_split(exp, exp.validation)
+            val_loss, val_metric = measure(exp, exp.validation)
         seconds = st.epoch_seconds + time.perf_counter() - started
         record = EpochRecord(
             epoch=st.epoch + 1,
@@ -343,19 +318,20 @@ class Trainer:
         self.state = state
         self.last_good = [p.value.copy() for p in self.params]
 
-    def final_params(self) -> list[np.ndarray]:
-        """The weights a run releases: the best epoch's with restore_best, else the last."""
+    def release(self) -> None:
+        """Leave the model holding the weights the run releases: the best epoch's with
+        restore_best (unless interrupted: a resumed run continues from the last), else the
+        last. Call once the run has stopped and its state is saved."""
         if self.best_params is not None and self.state.stop_reason != "interrupted":
-            return self.best_params
-        return [p.value for p in self.params]
+            for p, best in zip(self.params, self.best_params):
+                p.value[...] = best
 
 
-def evaluate_split(exp: Experiment, split: Split) -> tuple[float, float]:
-    """(data loss, task metric) of the current model on one split."""
-    outputs = forward(exp.model, split.x, split.rows)
-    targets = split.targets if split.rows is None else split.targets[split.rows]
-    labels = split.labels if split.rows is None else split.labels[split.rows]
-    return data_loss(exp.loss, outputs, targets), metric(exp.task, exp.loss, outputs, labels)
+def measure(exp: Experiment, split: Split) -> tuple[float, float]:
+    """(data loss, task metric) of the model as it stands on one split."""
+    outputs = exp.model.outputs(split.x, raw=False, rows=split.rows)
+    loss = data_loss(exp.head, outputs, split.selected(split.targets))
+    return loss, metric(exp.task, exp.head, outputs, split.selected(split.labels))
 
 
-__all__ = ["METRIC", "EpochRecord", "TrainState", "Trainer", "evaluate_split"]
+__all__ = ["METRIC", "EpochRecord", "TrainState", "Trainer", "measure"]

@@ -12,8 +12,7 @@ from conftest import CONFIGS, DATASETS, MOONS, same_tensors
 from safetensors import safe_open
 from safetensors.numpy import load_file
 
-from mlpcli.engine import Tanh
-from mlpcli.nn.losses import softmax
+from mlpcli.engine import Tanh, softmax
 
 
 def run_installed(*args, cwd):

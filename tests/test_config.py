@@ -1,21 +1,14 @@
 """Configs: valid sections, bad configs (exit 2, field named), --set, YAML quirks."""
 
+import inspect
 import re
 
 import pytest
 from conftest import MOONS
+from pydantic_core import PydanticUndefined
 
 from mlpcli.config import load_config, to_yaml
-from mlpcli.config.schema import (
-    GENERATOR_MODELS,
-    ConstantLR,
-    ExponentialLR,
-    FourierFeatures,
-    InverseTimeLR,
-    PolynomialFeatures,
-    RBFFeatures,
-    StepLR,
-)
+from mlpcli.config.schema import FEATURE_MODELS, GENERATOR_MODELS, LR_MODELS
 from mlpcli.data.synthetic import GENERATORS
 from mlpcli.errors import ConfigError
 from mlpcli.nn.features import FEATURES
@@ -212,15 +205,26 @@ def test_config_file_problems(write, mlp, tmp_path):
     assert res.exit_code == 2 and "a config is a mapping" in res.stderr
 
 
-def test_registries_and_schema_agree():
-    schedules = {
-        m.model_fields["schedule"].annotation.__args__[0]
-        for m in (ConstantLR, StepLR, ExponentialLR, InverseTimeLR)
-    }
-    assert schedules == set(SCHEDULES)
-    features = {
-        m.model_fields["type"].annotation.__args__[0]
-        for m in (PolynomialFeatures, RBFFeatures, FourierFeatures)
-    }
-    assert features == set(FEATURES)
-    assert set(GENERATOR_MODELS) == set(GENERATORS)
+@pytest.mark.parametrize(
+    "models,registry,tag,skip",
+    [
+        (LR_MODELS, SCHEDULES, "schedule", {"constant": {"unit"}}),
+        (FEATURE_MODELS, FEATURES, "type", {}),
+        (GENERATOR_MODELS, GENERATORS, "generator", {}),
+    ],
+    ids=["lr", "features", "generators"],
+)
+def test_config_sections_mirror_the_constructors_they_feed(models, registry, tag, skip):
+    assert set(models) == set(registry)
+    for name, model in models.items():
+        params = {
+            p.name: p.default
+            for p in inspect.signature(registry[name]).parameters.values()
+            if p.name != "rng" and p.name not in skip.get(name, set())
+        }
+        fields = {k: f.default for k, f in model.model_fields.items() if k != tag}
+        assert fields.keys() == params.keys(), name
+        for key, default in params.items():
+            expected = PydanticUndefined if default is inspect.Parameter.empty else default
+            assert fields[key] == expected, f"{name}.{key}"
+        assert model.model_fields[tag].annotation.__args__ == (name,)

@@ -9,8 +9,9 @@ import pytest
 from conftest import DATASETS
 
 from mlpcli.data.loaders import load_csv, load_idx, load_npz
-from mlpcli.data.preprocess import encode_classes, split_rows
+from mlpcli.data.splits import split_rows
 from mlpcli.data.synthetic import GENERATORS, BadParameter
+from mlpcli.data.targets import encode_classes
 from mlpcli.errors import DataError
 
 

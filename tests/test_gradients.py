@@ -83,26 +83,29 @@ CASES = {
     "tanh": (lambda a: E.Tanh()(a), [2 * rng.standard_normal((3, 4))]),
     "softplus": (lambda a: E.Softplus()(a), [3 * rng.standard_normal((3, 4))]),
     # losses
-    "squared_error": (lambda y: E.SquaredError(np.ones((5, 2)))(y), [rng.standard_normal((5, 2))]),
+    "squared_error": (
+        lambda y: E.SquaredError()(y, E.constant(np.ones((5, 2)))),
+        [rng.standard_normal((5, 2))],
+    ),
     "binary_cross_entropy": (
-        lambda a: E.BinaryCrossEntropy(BINARY)(a),
+        lambda a: E.BinaryCrossEntropy()(a, E.constant(BINARY)),
         [3 * rng.standard_normal((5, 1))],
     ),
     "binary_cross_entropy_multi": (
-        lambda a: E.BinaryCrossEntropy(np.eye(3)[CLASSES])(a),
+        lambda a: E.BinaryCrossEntropy()(a, E.constant(np.eye(3)[CLASSES])),
         [rng.standard_normal((5, 3))],
     ),
     "softmax_cross_entropy": (
-        lambda a: E.SoftmaxCrossEntropy(CLASSES)(a),
+        lambda a: E.SoftmaxCrossEntropy()(a, E.constant(CLASSES)),
         [3 * rng.standard_normal((5, 3))],
     ),
     # hinge: 1 − t·y kept away from 0 by putting t·y at 0.5 ± 0.3 or 1.5 ± 0.3
     "hinge": (
-        lambda y: E.Hinge(SIGNS)(y),
+        lambda y: E.Hinge()(y, E.constant(SIGNS)),
         [SIGNS * rng.choice([0.5, 1.5], (5, 1)) + rng.uniform(-0.3, 0.3, (5, 1))],
     ),
     "multiclass_hinge": (
-        lambda y: E.MulticlassHinge(CLASSES)(y),
+        lambda y: E.MulticlassHinge()(y, E.constant(CLASSES)),
         [
             np.array(
                 [
@@ -189,7 +192,7 @@ def test_binary_hinge_at_margin():
     # t·y = 1 exactly: loss 0 and gradient 0; just inside the margin the gradient is −t/N.
     y = E.parameter(np.array([[1.0], [-1.0], [0.5]]))
     t = np.array([[1.0], [-1.0], [1.0]])
-    loss = E.Hinge(t)(y)
+    loss = E.Hinge()(y, E.constant(t))
     loss.backward()
     assert loss.item() == pytest.approx(0.5 / 3)
     np.testing.assert_array_equal(y.grad, [[0.0], [0.0], [-1.0 / 3]])
@@ -198,7 +201,7 @@ def test_binary_hinge_at_margin():
 def test_multiclass_hinge_at_margin():
     # Target class 0; class 1 sits exactly on the margin (1 + y1 − y0 = 0), class 2 violates it.
     y = E.parameter(np.array([[2.0, 1.0, 1.5]]))
-    loss = E.MulticlassHinge(np.array([0]))(y)
+    loss = E.MulticlassHinge()(y, E.constant(np.array([0])))
     loss.backward()
     assert loss.item() == pytest.approx(0.5)
     np.testing.assert_array_equal(y.grad, [[-1.0, 0.0, 1.0]])
@@ -206,13 +209,13 @@ def test_multiclass_hinge_at_margin():
 
 def test_squared_error_value_is_half_sum_over_outputs_mean_over_examples():
     y = E.parameter(np.array([[1.0, 2.0], [0.0, 0.0]]))
-    loss = E.SquaredError(np.array([[0.0, 0.0], [1.0, 1.0]]))(y)
+    loss = E.SquaredError()(y, E.constant(np.array([[0.0, 0.0], [1.0, 1.0]])))
     assert loss.item() == pytest.approx((0.5 * (1 + 4) + 0.5 * (1 + 1)) / 2)
 
 
 def test_softmax_cross_entropy_value():
     a = np.array([[1.0, 2.0, 3.0]])
-    loss = E.SoftmaxCrossEntropy(np.array([2]))(E.constant(a))
+    loss = E.SoftmaxCrossEntropy()(E.constant(a), E.constant(np.array([2])))
     assert loss.item() == pytest.approx(-np.log(np.exp(3) / np.exp(a).sum()), rel=1e-14)
 
 

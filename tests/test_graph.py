@@ -55,7 +55,7 @@ def test_logistic_regression_graph_gives_p_minus_t():
     for t in (0.0, 1.0):
         w.grad = w0.grad = None
         a = Linear()(x, w, w0)
-        loss = BinaryCrossEntropy(np.array([[t]]))(a)
+        loss = BinaryCrossEntropy()(a, Node(np.array([[t]])))
         loss.backward()
         p = 1 / (1 + np.exp(-a.value))
         np.testing.assert_allclose(a.grad, p - t, rtol=1e-12)
@@ -155,18 +155,18 @@ def test_a_replayed_graph_gives_what_a_fresh_one_gives():
 
     rng = np.random.default_rng(0)
     w, b = parameter(rng.standard_normal((3, 4))), parameter(rng.standard_normal(3))
-    x = Node(rng.standard_normal((5, 4)))
-    loss = SoftmaxCrossEntropy(np.zeros(5, dtype=int))(Tanh()(Linear()(x, w, b)))
+    x, targets = Node(rng.standard_normal((5, 4))), Node(np.zeros(5, dtype=int))
+    loss = SoftmaxCrossEntropy()(Tanh()(Linear()(x, w, b)), targets)
     graph = Graph(loss)
     for n in (7, 1, 5):  # new inputs, targets and batch sizes
         xv, t = rng.standard_normal((n, 4)), rng.integers(0, 3, n)
-        x.value, loss.op.targets = xv, t
+        x.value, targets.value = xv, t
         w.grad = b.grad = None
         graph.forward()
         graph.backward()
         replayed = (loss.item(), w.grad.copy(), b.grad.copy())
         w.grad = b.grad = None
-        fresh = SoftmaxCrossEntropy(t)(Tanh()(Linear()(Node(xv), w, b)))
+        fresh = SoftmaxCrossEntropy()(Tanh()(Linear()(Node(xv), w, b)), Node(t))
         fresh.backward()
         assert replayed[0] == fresh.item()
         np.testing.assert_array_equal(replayed[1], w.grad)

@@ -12,7 +12,7 @@ import pytest
 from conftest import MOONS
 from safetensors.numpy import save as st_save
 
-from mlpcli.checkpoint import read_safetensors
+from mlpcli.files.safetensors import read_safetensors
 
 GOOD = MOONS  # a valid config; each case below breaks one thing
 

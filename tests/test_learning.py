@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from mlpcli.nn import LOSSES, MLP, error
+from mlpcli.nn import HEADS, MLP, InputTransform, error
 from mlpcli.nn.features import Polynomial
 from mlpcli.optim import SGD
 
@@ -13,7 +13,7 @@ XOR_CLASSES = np.array([0, 1, 1, 0])
 
 def train_full_batch(model, x, targets, loss, *, lr, epochs, momentum=0.0):
     optimizer = SGD(model.parameters(), lr, momentum=momentum)
-    prepared = model.prepare(x)
+    prepared = model.inputs(x)
     for _ in range(epochs):
         optimizer.zero_grad()
         error(model, prepared, targets, loss).backward()
@@ -22,11 +22,11 @@ def train_full_batch(model, x, targets, loss, *, lr, epochs, momentum=0.0):
 
 
 def xor_accuracy(model):
-    loss = LOSSES["binary_cross_entropy"]()
+    loss = HEADS["binary_cross_entropy"]()
     train_full_batch(
         model, XOR_X, loss.encode(XOR_CLASSES, 2, np.float64), loss, lr=0.5, epochs=3000
     )
-    return (loss.predict(model.outputs(XOR_X)) == XOR_CLASSES).mean()
+    return (loss.predict(model.outputs(XOR_X, raw=True)) == XOR_CLASSES).mean()
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -39,7 +39,7 @@ def test_perceptron_cannot_solve_xor(seed):
 def test_perceptron_with_polynomial_features_solves_xor():
     basis = Polynomial(degree=2)
     basis.fit(XOR_X, None)
-    model = MLP(2, [], 1, dtype=np.float64, basis=basis)
+    model = MLP(2, [], 1, dtype=np.float64, inputs=InputTransform(2, basis=basis))
     model.reset_parameters(np.random.default_rng(0))
     assert xor_accuracy(model) == 1.0
 
@@ -54,8 +54,8 @@ def test_one_hidden_layer_approximates_sine():
     x = np.linspace(-np.pi, np.pi, 200)[:, None]
     model = MLP(1, [16], 1, activation="tanh", init="xavier", dtype=np.float64)
     model.reset_parameters(np.random.default_rng(0))
-    loss = LOSSES["squared_error"]()
+    loss = HEADS["squared_error"]()
     train_full_batch(model, x, np.sin(x), loss, lr=0.1, momentum=0.9, epochs=4000)
     x_test = np.random.default_rng(1).uniform(-np.pi, np.pi, (500, 1))
-    mse = ((model.outputs(x_test) - np.sin(x_test)) ** 2).mean()
+    mse = ((model.outputs(x_test, raw=True) - np.sin(x_test)) ** 2).mean()
     assert mse < 1e-3

@@ -8,13 +8,15 @@ from mlpcli.gradcheck import check_gradients
 from mlpcli.nn import (
     ACTIVATIONS,
     FEATURES,
+    HEADS,
     INITIALIZERS,
-    LOSSES,
     MLP,
     REGULARIZERS,
+    InputTransform,
     Linear,
     Standardizer,
     error,
+    regularizer,
 )
 from mlpcli.nn.features import RBF, Fourier, Polynomial
 
@@ -124,15 +126,15 @@ def test_model_prepares_inputs_standardize_then_phi():
     poly = Polynomial(degree=2)
     std = Standardizer.fit(x)
     poly.fit(std(x), None)
-    model = MLP(2, [4], 1, standardizer=std, basis=poly, dtype=np.float64)
+    model = MLP(2, [4], 1, inputs=InputTransform(2, std, poly), dtype=np.float64)
     assert model.layers[0].in_features == 5
-    np.testing.assert_allclose(model.prepare(x), poly(std(x)))
+    np.testing.assert_allclose(model.inputs(x), poly(std(x)))
 
 
 def test_loss_encodings_and_decisions():
     classes = np.array([0, 1, 1, 0])
     bce, hinge, ce, se = (
-        LOSSES[n]() for n in ("binary_cross_entropy", "hinge", "cross_entropy", "squared_error")
+        HEADS[n]() for n in ("binary_cross_entropy", "hinge", "cross_entropy", "squared_error")
     )
     assert bce.n_outputs(2) == hinge.n_outputs(2) == se.n_outputs(2) == 1 and ce.n_outputs(2) == 2
     assert bce.n_outputs(5) == hinge.n_outputs(5) == ce.n_outputs(5) == 5
@@ -153,8 +155,8 @@ def test_error_normalization_l2_over_training_set_size():
     model = MLP(3, [], 1, dtype=np.float64)
     model.reset_parameters(rng)
     x, t = rng.standard_normal((4, 3)), rng.standard_normal((4, 1))
-    loss, lam, n_train = LOSSES["squared_error"](), 0.5, 40
-    e = error(model, x, t, loss, REGULARIZERS["l2"](lam), n_train)
+    loss, lam, n_train = HEADS["squared_error"](), 0.5, 40
+    e = error(model, x, t, loss, regularizer("l2", **{"lambda": lam}), n_train)
     w = model.layers[0].weight.value
     y = x @ w.T + model.layers[0].bias.value
     expected = 0.5 * ((y - t) ** 2).sum() / 4 + lam / n_train * 0.5 * (w**2).sum()
@@ -169,9 +171,9 @@ LOSS_SETUPS = {  # loss -> (n_classes or None for regression, output activations
 }
 REGULARIZER_SETUPS = [
     ("none", {}),
-    ("l2", {"lam": 0.3}),
-    ("l1", {"lam": 0.2}),
-    ("elastic", {"lam_l1": 0.1, "lam_l2": 0.4}),
+    ("l2", {"lambda": 0.3}),
+    ("l1", {"lambda": 0.2}),
+    ("elastic", {"lambda_l1": 0.1, "lambda_l2": 0.4}),
 ]
 
 
@@ -179,7 +181,7 @@ def _model_case(loss_name, n_classes, out_act, hidden_act, basis, reg, seed=0):
     rng = np.random.default_rng(seed)
     n, d = 7, 3
     x = rng.standard_normal((n, d))
-    loss = LOSSES[loss_name]()
+    loss = HEADS[loss_name]()
     if n_classes is None:
         targets, n_out = rng.standard_normal((n, 2)), 2
     else:
@@ -195,15 +197,15 @@ def _model_case(loss_name, n_classes, out_act, hidden_act, basis, reg, seed=0):
         output_activation=out_act,
         init="xavier",
         dtype=np.float64,
-        basis=basis,
+        inputs=InputTransform(d, basis=basis),
     )
     model.reset_parameters(rng)
     for p in model.parameters():  # non-zero biases, so their gradients are exercised
         p.value += rng.normal(0, 0.1, p.shape)
-    prepared = model.prepare(x)
-    regularizer = REGULARIZERS[reg[0]](**reg[1])
+    prepared = model.inputs(x)
+    penalty = regularizer(reg[0], **reg[1])
     return model, lambda: error(
-        model, prepared, targets, loss, regularizer, n_train=20, include_bias=True
+        model, prepared, targets, loss, penalty, n_train=20, include_bias=True
     )
 
 
@@ -229,7 +231,7 @@ def test_whole_model_gradients_every_activation_and_basis(activation, basis):
     }
     b = FEATURES[basis](**params[basis]) if basis else None
     model, compute = _model_case(
-        "cross_entropy", 3, "identity", activation, b, ("l2", {"lam": 0.1})
+        "cross_entropy", 3, "identity", activation, b, ("l2", {"lambda": 0.1})
     )
     assert all(r.passed for r in check_gradients(compute, model.parameters()))
 
@@ -239,7 +241,7 @@ def test_whole_model_gradients_piecewise_linear_activations(activation):
     # Random pre-activations are almost surely not exactly 0, and ε = 1e-6 rarely crosses a kink;
     # a fixed seed keeps that true here.
     model, compute = _model_case(
-        "binary_cross_entropy", 2, "identity", activation, None, ("l2", {"lam": 0.1})
+        "binary_cross_entropy", 2, "identity", activation, None, ("l2", {"lambda": 0.1})
     )
     assert all(r.passed for r in check_gradients(compute, model.parameters()))
 
@@ -261,7 +263,7 @@ def test_check_gradients_refuses_float32():
 
 def test_every_registry_key_is_tested():
     tried = {k for setups in LOSS_SETUPS.values() for _, k in setups}
-    assert set(LOSS_SETUPS) == set(LOSSES)
+    assert set(LOSS_SETUPS) == set(HEADS)
     assert {r[0] for r in REGULARIZER_SETUPS} == set(REGULARIZERS)
     assert tried <= set(ACTIVATIONS)
     assert list(INITIALIZERS) == ["he", "xavier", "normal", "zeros"]

@@ -14,8 +14,11 @@ import pytest
 from conftest import metrics_rows, same_tensors
 from safetensors.numpy import load_file
 
-from mlpcli import checkpoint
-from mlpcli.checkpoint import atomic_write, load_model, load_state
+from mlpcli.files import atomic, safetensors
+from mlpcli.files.atomic import atomic_write
+from mlpcli.files.model import load_model
+from mlpcli.files.safetensors import read_safetensors
+from mlpcli.files.state import load_state
 
 RESUMABLE = """\
 seed: 11
@@ -162,7 +165,7 @@ def assert_run_files_intact(run):
 @pytest.mark.parametrize("anonymous", [True, False], ids=["O_TMPFILE", "named-temporary"])
 def test_a_write_that_fails_midway_leaves_the_old_file(anonymous, tmp_path, monkeypatch):
     if not anonymous:
-        monkeypatch.setattr(checkpoint, "_LINKAT", None)
+        monkeypatch.setattr(atomic, "_LINKAT", None)
     target = tmp_path / "model.safetensors"
     atomic_write(target, b"old checkpoint")
 
@@ -184,7 +187,7 @@ def test_a_checkpoint_that_fails_midway_keeps_the_previous_one(write, mlp, tmp_p
     assert mlp("train", path, "--out", "r", "-q", "--set", "train.epochs=3").exit_code == 0
     before = {p.name: p.read_bytes() for p in (tmp_path / "r").iterdir()}
     calls = {"n": 0}
-    real = checkpoint.st_save
+    real = safetensors.st_save
 
     def failing_save(*args, **kwargs):  # the disk fills up in the middle of the 2nd checkpoint
         calls["n"] += 1
@@ -192,13 +195,13 @@ def test_a_checkpoint_that_fails_midway_keeps_the_previous_one(write, mlp, tmp_p
             raise OSError(28, "No space left on device", "state.safetensors")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(checkpoint, "st_save", failing_save)
+    monkeypatch.setattr(safetensors, "st_save", failing_save)
     res = mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=8")
     assert res.exit_code == 2 and "No space left on device" in res.stderr
     assert_run_files_intact(tmp_path / "r")
     state, _, _ = load_state(tmp_path / "r" / "state.safetensors")
     assert state["epoch"] == 4  # the checkpoint after epoch 4 is whole; epoch 5's never landed
-    monkeypatch.setattr(checkpoint, "st_save", real)
+    monkeypatch.setattr(safetensors, "st_save", real)
     assert mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=8", "-q").exit_code == 0
     assert before.keys() <= {p.name for p in (tmp_path / "r").iterdir()}
 
@@ -283,8 +286,8 @@ def test_same_seed_same_bits_across_processes_and_hash_seeds(write, tmp_path):
     a, b = tmp_path / "a", tmp_path / "b"
     # Tensors and metadata are equal; the file bytes may still differ in the order of the
     # metadata keys, which the safetensors library writes from a randomly seeded hash map.
-    ta, ma = checkpoint.read_safetensors(a / "model.safetensors")
-    tb, mb = checkpoint.read_safetensors(b / "model.safetensors")
+    ta, ma = read_safetensors(a / "model.safetensors")
+    tb, mb = read_safetensors(b / "model.safetensors")
     assert same_tensors(ta, tb) and ma == mb
     assert (a / "config.yaml").read_bytes() == (b / "config.yaml").read_bytes()
     assert metrics_rows(a) == metrics_rows(b)
@@ -328,7 +331,7 @@ def test_long_histories_live_in_a_tensor_not_the_header(write, mlp, tmp_path):
     text = text.replace("n_samples: 160", "n_samples: 8").replace("validation_split: 0.25", "")
     text = text.replace("  early_stopping: {patience: 100, restore_best: true}\n", "")
     assert mlp("train", write("c.yaml", text), "--out", "r", "-q").exit_code == 0
-    tensors, meta = checkpoint.read_safetensors(tmp_path / "r" / "state.safetensors")
+    tensors, meta = read_safetensors(tmp_path / "r" / "state.safetensors")
     assert tensors["history"].shape == (3000, 9) and len(json.dumps(meta)) < 4000
     assert (
         mlp("train", "--resume", tmp_path / "r", "-q", "--set", "train.epochs=3001").exit_code == 0

@@ -8,7 +8,7 @@ from conftest import MOONS, metrics_rows, read_run, same_tensors
 from safetensors.numpy import load_file
 
 from mlpcli.config import load_config
-from mlpcli.experiment import build
+from mlpcli.prepare import prepare
 
 MODES = {
     "batch": "{mode: batch}",
@@ -92,7 +92,7 @@ def test_one_full_batch_step_by_hand_with_l2(write, mlp, tmp_path):
     rows = "\n".join(",".join(repr(float(v)) for v in (*xi, ti[0])) for xi, ti in zip(x, t))
     write("data.csv", f"x1,x2,y\n{rows}\n")
     path = write("c.yaml", REGRESSION)
-    initial = build(load_config(path)).model  # the same seed draws the same initial weights
+    initial = prepare(load_config(path)).model  # the same seed draws the same initial weights
     w, b = initial.layers[0].weight.value.copy(), initial.layers[0].bias.value.copy()
     assert mlp("train", path, "--out", "r", "-q").exit_code == 0
 
@@ -143,7 +143,7 @@ def test_divergence_exits_3_and_keeps_the_last_finite_weights(write, mlp, tmp_pa
 
 
 def test_training_stays_float32_end_to_end(write):
-    exp = build(load_config(write("c.yaml", MOONS)))
+    exp = prepare(load_config(write("c.yaml", MOONS)))
     from mlpcli.train import Trainer
 
     seen = set()
@@ -169,7 +169,7 @@ def test_an_epoch_allocates_no_copy_of_the_dataset(tmp_path):
         "model: {hidden: [16], activation: relu}\n"
         "train: {epochs: 2, batch: {mode: minibatch, size: 256}, lr: 0.1}\n"
     )
-    exp = build(load_config(tmp_path / "c.yaml"))
+    exp = prepare(load_config(tmp_path / "c.yaml"))
     assert exp.train.x.base is None or exp.train.x.base.nbytes == exp.train.x.nbytes
     tracemalloc.start()
     Trainer(exp).run()

@@ -10,8 +10,9 @@ from __future__ import annotations
 import typer
 
 from mlpcli import __version__
-from mlpcli.cli.evaluate import eval_, predict
+from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
+from mlpcli.cli.predict import predict
 from mlpcli.cli.train import train
 
 app = typer.Typer(

@@ -12,6 +12,7 @@ import os
 import signal
 import sys
 from collections.abc import Iterator
+from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -35,6 +36,10 @@ JsonOption = Annotated[
 ]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No human output on stderr.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
+RunArgument = Annotated[Path, typer.Argument(help="A run directory or a model.safetensors file.")]
+LabelsOption = Annotated[
+    Path | None, typer.Option("--labels", help="IDX label file, when --data is IDX images.")
+]
 
 
 def console(quiet: bool = False) -> Console:

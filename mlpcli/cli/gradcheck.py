@@ -52,17 +52,17 @@ def gradcheck(
 
         from mlpcli.cli.render import gradcheck_table
         from mlpcli.config import load_config
-        from mlpcli.experiment import build
         from mlpcli.gradcheck import ATOL, EPS, RTOL, check_model
         from mlpcli.nn.objective import Objective
+        from mlpcli.prepare import prepare
 
         cfg = load_config(config, set_ or [])
-        exp = build(cfg, dtype=np.float64)
+        exp = prepare(cfg, dtype=np.float64)
         size = batch or min(exp.config.train.batch.size or len(exp.train), 64)
         x, targets, _ = exp.train.take(0, size)
         objective = Objective(
             exp.model,
-            exp.loss,
+            exp.head,
             exp.regularizer,
             len(exp.train),
             exp.config.regularizer.include_bias,

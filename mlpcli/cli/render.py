@@ -9,7 +9,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from mlpcli.evaluate import METRIC
+from mlpcli.metrics import METRIC
 
 if TYPE_CHECKING:
     from mlpcli.experiment import Experiment
@@ -85,9 +85,10 @@ def network_table(exp: Experiment) -> Table:
         ("parameters", "right"),
     ):
         table.add_column(name, justify=justify)
-    if model.basis is not None:
+    basis = model.inputs.basis
+    if basis is not None:
         table.add_row(
-            f"φ {model.basis.name}",
+            f"φ {basis.name}",
             f"{model.n_inputs} → {model.layers[0].in_features}",
             "fixed",
             "0",
@@ -179,7 +180,6 @@ class TrainingDisplay:
     def epoch(self, record: EpochRecord) -> None:
         if self.progress is not None:
             self.progress.update(self.task, completed=record.epoch)
-        self.latest = record
         if record.epoch == 1 or record.epoch % self.every == 0:
             self.console.print(self._row(record))
             self.last_printed = record.epoch

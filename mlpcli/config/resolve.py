@@ -15,7 +15,8 @@ import yaml
 
 from mlpcli.config.loading import Problems
 from mlpcli.config.schema import Config
-from mlpcli.nn.losses import LOSSES
+from mlpcli.nn.heads import HEADS
+from mlpcli.nn.regularizers import REGULARIZERS
 
 DEFAULT_BATCH_SIZE = 32
 DEFAULT_NORMAL_STD = 0.01
@@ -30,25 +31,32 @@ def task_of(config: Config) -> str:
 
 def check(config: Config, problems: Problems) -> None:
     """Add every cross-field problem of a schema-valid config to ``problems``."""
-    data, model, reg, train = config.data, config.model, config.regularizer, config.train
-    task = task_of(config)
-    loss = LOSSES[config.loss]
+    for check_section in (_check_data, _check_model, _check_regularizer, _check_train):
+        check_section(config, problems)
+
+
+def _check_data(config: Config, problems: Problems) -> None:
+    data, task, head = config.data, task_of(config), HEADS[config.loss]
     if data.test is not None and data.test_split is not None:
         problems.add(("data", "test_split"), "give data.test or data.test_split, not both")
     if data.validation is not None and data.validation_split is not None:
         problems.add(
             ("data", "validation_split"), "give data.validation or data.validation_split, not both"
         )
-    if task not in loss.tasks:
+    if task not in head.tasks:
         problems.add(
             ("loss",),
-            f"{config.loss} is for {' or '.join(loss.tasks)}, but the task is {task}; "
+            f"{config.loss} is for {' or '.join(head.tasks)}, but the task is {task}; "
             "use squared_error for regression",
         )
-    if model.output_activation not in loss.output_activations:
+
+
+def _check_model(config: Config, problems: Problems) -> None:
+    model, head = config.model, HEADS[config.loss]
+    if model.output_activation not in head.output_activations:
         problems.add(
             ("model", "output_activation"),
-            f"{config.loss} needs one of {', '.join(loss.output_activations)} "
+            f"{config.loss} needs one of {', '.join(head.output_activations)} "
             f"(its own squashing is part of the loss), got {model.output_activation!r}",
         )
     if isinstance(model.activation, list) and len(model.activation) != len(model.hidden):
@@ -60,21 +68,28 @@ def check(config: Config, problems: Problems) -> None:
     if not isinstance(init, str) and init.std is not None and init.name != "normal":
         problems.add(("model", "init", "std"), f"only for init normal, not {init.name}")
 
-    needs = {
-        "none": (),
-        "l1": ("lambda",),
-        "l2": ("lambda",),
-        "elastic": ("lambda_l1", "lambda_l2"),
-    }[reg.type]
-    given = {"lambda": reg.lam, "lambda_l1": reg.lambda_l1, "lambda_l2": reg.lambda_l2}
-    for key, value in given.items():
+
+def _check_regularizer(config: Config, problems: Problems) -> None:
+    reg = config.regularizer
+    needs = tuple(REGULARIZERS[reg.type])
+    for key, value in regularizer_lambdas(config, all_keys=True).items():
         if key in needs and value is None:
             problems.add(("regularizer", key), f"required for type {reg.type}")
         elif key not in needs and value is not None:
             where = f"type {reg.type} takes " + (", ".join(needs) if needs else "no λ")
             problems.add(("regularizer", key), f"not used: {where}")
 
-    batch = train.batch
+
+def regularizer_lambdas(config: Config, all_keys: bool = False) -> dict[str, float | None]:
+    """The λ values of ``config.regularizer`` by their config keys: those its type takes,
+    or (``all_keys``) every λ key the section has."""
+    reg = config.regularizer
+    given = {"lambda": reg.lam, "lambda_l1": reg.lambda_l1, "lambda_l2": reg.lambda_l2}
+    return given if all_keys else {k: given[k] for k in REGULARIZERS[reg.type]}
+
+
+def _check_train(config: Config, problems: Problems) -> None:
+    train, batch = config.train, config.train.batch
     if batch.mode != "minibatch":
         if batch.size is not None:
             problems.add(
@@ -91,14 +106,16 @@ def check(config: Config, problems: Problems) -> None:
         problems.add(("train", "optimizer", "nesterov"), "needs momentum > 0")
     stop = train.early_stopping
     if stop is not None:
-        if data.validation is None and data.validation_split is None:
+        if config.data.validation is None and config.data.validation_split is None:
             problems.add(
                 ("train", "early_stopping"),
                 "needs validation data: set data.validation or data.validation_split",
             )
-        wrong = {"classification": "val_mse", "regression": "val_accuracy"}[task]
+        wrong = {"classification": "val_mse", "regression": "val_accuracy"}[task_of(config)]
         if stop.metric == wrong:
-            problems.add(("train", "early_stopping", "metric"), f"{wrong} is not a {task} metric")
+            problems.add(
+                ("train", "early_stopping", "metric"), f"{wrong} is not a {task_of(config)} metric"
+            )
 
 
 def _absolute_source(source: Any, base: Path) -> Any:

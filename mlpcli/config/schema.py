@@ -1,9 +1,12 @@
 """The config schema: pydantic models, ``extra="forbid"`` at every level.
 
 Every name a config may use (activations, losses, initializers, basis
-functions, regularizers, generators, schedules) is taken from, or checked
-against, the registry that implements it, so the schema cannot drift from
-the code. Non-finite numbers are refused everywhere (``allow_inf_nan=False``).
+functions, regularizers, generators, schedules) is taken from the registry
+that implements it, and the sections that configure one of them (a
+generator, a basis, a learning-rate schedule) are generated from its
+constructor's signature: names, types and defaults come from the code, the
+schema adds only bounds. The two cannot drift. Non-finite numbers are refused
+everywhere (``allow_inf_nan=False``).
 
 A complete config, every field at its default unless required::
 
@@ -42,6 +45,7 @@ A complete config, every field at its default unless required::
 from __future__ import annotations
 
 import inspect
+from dataclasses import is_dataclass
 from typing import Annotated, Any, Literal, Union, get_type_hints
 
 from pydantic import (
@@ -56,9 +60,11 @@ from pydantic import (
 from mlpcli.data.batching import BATCH_MODES
 from mlpcli.data.synthetic import GENERATORS
 from mlpcli.nn.activations import ACTIVATIONS
+from mlpcli.nn.features import FEATURES
+from mlpcli.nn.heads import HEADS
 from mlpcli.nn.layers import INITIALIZERS
-from mlpcli.nn.losses import LOSSES
 from mlpcli.nn.regularizers import REGULARIZERS
+from mlpcli.optim.schedules import SCHEDULES
 
 
 class Strict(BaseModel):
@@ -88,8 +94,43 @@ def value_or_section(value: Any, section: Any) -> Any:
     ]
 
 
+def section(
+    tag_key: str,
+    tag: str,
+    fn: Any,
+    bounds: dict[str, Any] | None = None,
+    skip: tuple[str, ...] = (),
+) -> type[Strict]:
+    """A config section whose keys are ``fn``'s keyword parameters, tagged ``tag_key: tag``.
+
+    Names, types and defaults are read from the signature of ``fn`` (a
+    function, a class or a dataclass), so a parameter documented there is a
+    key the config accepts, with the same default. ``bounds`` maps a
+    parameter to pydantic ``Field`` constraints; ``skip`` leaves parameters
+    out (a generator's ``rng``).
+    """
+    hints = get_type_hints(fn if is_dataclass(fn) or not isinstance(fn, type) else fn.__init__)
+    fields: dict[str, Any] = {tag_key: (Literal[tag], ...)}
+    for param in inspect.signature(fn).parameters.values():
+        if param.name in skip:
+            continue
+        tp = hints[param.name]
+        if bounds and param.name in bounds:
+            tp = Annotated[tp, bounds[param.name]]
+        default = ... if param.default is inspect.Parameter.empty else param.default
+        fields[param.name] = (tp, default)
+    return create_model(f"{tag.title().replace('_', '')}{tag_key.title()}", __base__=Strict,
+                        **fields)  # fmt: skip
+
+
+def tagged_union(tag_key: str, models: dict[str, type[Strict]]) -> Any:
+    """The models as one union, picked by the value of ``tag_key``."""
+    members = tuple(Annotated[m, Tag(name)] for name, m in models.items())
+    return Annotated[Union[members], Field(discriminator=tag_key)]  # noqa: UP007
+
+
 ActivationName = _names(ACTIVATIONS)
-LossName = _names(LOSSES)
+LossName = _names(HEADS)
 InitName = _names(INITIALIZERS)
 PositiveInt = Annotated[int, Field(ge=1)]
 Fraction = Annotated[float, Field(gt=0, lt=1)]
@@ -110,20 +151,10 @@ class IdxSource(Strict):
     labels: str
 
 
-def _generator_model(name: str, fn) -> type[Strict]:
-    """A config model whose fields are the generator's keyword parameters and types."""
-    hints = get_type_hints(fn)
-    fields: dict[str, Any] = {"generator": (Literal[name], ...)}
-    for param in list(inspect.signature(fn).parameters.values())[1:]:  # after rng
-        fields[param.name] = (hints[param.name], param.default)
-    return create_model(f"Generator_{name}", __base__=Strict, **fields)
-
-
-GENERATOR_MODELS = {name: _generator_model(name, fn) for name, fn in GENERATORS.items()}
-GeneratorSource = Annotated[
-    Union[tuple(Annotated[m, Tag(n)] for n, m in GENERATOR_MODELS.items())],  # noqa: UP007
-    Field(discriminator="generator"),
-]
+GENERATOR_MODELS = {
+    name: section("generator", name, fn, skip=("rng",)) for name, fn in GENERATORS.items()
+}
+GeneratorSource = tagged_union("generator", GENERATOR_MODELS)
 
 
 def _source_kind(value: Any) -> str | None:
@@ -176,29 +207,15 @@ class InitConfig(Strict):
     std: Annotated[float, Field(gt=0)] | None = None  # for normal only (default 0.01)
 
 
-class PolynomialFeatures(Strict):
-    type: Literal["polynomial"]
-    degree: Annotated[int, Field(ge=1, le=10)] = 2
-    interactions: bool = True  # cross terms x_i·x_j; False keeps only powers x_i^k
-
-
-class RBFFeatures(Strict):
-    type: Literal["rbf"]
-    n_centers: PositiveInt = 10  # centers drawn from the training inputs
-    sigma: Annotated[float, Field(gt=0)] = 1.0  # width of each Gaussian bump
-
-
-class FourierFeatures(Strict):
-    type: Literal["fourier"]
-    n_frequencies: PositiveInt = 10  # random frequency vectors Ω ~ N(0, scale²)
-    scale: Annotated[float, Field(gt=0)] = 1.0
-    frequencies: list[list[float]] | None = None  # or give Ω (one row per frequency)
-
-
-FeaturesConfig = Annotated[
-    Union[PolynomialFeatures, RBFFeatures, FourierFeatures],  # noqa: UP007
-    Field(discriminator="type"),
-]
+FEATURE_BOUNDS: dict[str, dict[str, Any]] = {
+    "polynomial": {"degree": Field(ge=1, le=10)},
+    "rbf": {"n_centers": Field(ge=1), "sigma": Field(gt=0)},
+    "fourier": {"n_frequencies": Field(ge=1), "scale": Field(gt=0)},
+}
+FEATURE_MODELS = {
+    name: section("type", name, cls, FEATURE_BOUNDS.get(name)) for name, cls in FEATURES.items()
+}
+FeaturesConfig = tagged_union("type", FEATURE_MODELS)
 
 
 class ModelConfig(Strict):
@@ -240,37 +257,18 @@ class BatchConfig(Strict):
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
-class ConstantLR(Strict):
-    schedule: Literal["constant"]
-    initial: PositiveFloat
-
-
-class StepLR(Strict):
-    schedule: Literal["step"]
-    initial: PositiveFloat
-    factor: Annotated[float, Field(gt=0, le=1)] = 0.5  # η ← factor·η ...
-    every: PositiveInt = 10  # ... every this many epochs (or steps)
-    unit: Literal["epoch", "step"] = "epoch"
-
-
-class ExponentialLR(Strict):
-    schedule: Literal["exponential"]
-    initial: PositiveFloat
-    gamma: Annotated[float, Field(gt=0, le=1)] = 0.95  # η_t = initial·γ^t
-    unit: Literal["epoch", "step"] = "epoch"
-
-
-class InverseTimeLR(Strict):
-    schedule: Literal["inverse_time"]
-    initial: PositiveFloat
-    decay: NonNegative = 0.01  # η_t = initial / (1 + decay·t)
-    unit: Literal["epoch", "step"] = "epoch"
-
-
-LRConfig = Annotated[
-    Union[ConstantLR, StepLR, ExponentialLR, InverseTimeLR],  # noqa: UP007
-    Field(discriminator="schedule"),
-]
+LR_BOUNDS: dict[str, dict[str, Any]] = {
+    "constant": {"initial": Field(gt=0)},
+    "step": {"initial": Field(gt=0), "factor": Field(gt=0, le=1), "every": Field(ge=1)},
+    "exponential": {"initial": Field(gt=0), "gamma": Field(gt=0, le=1)},
+    "inverse_time": {"initial": Field(gt=0), "decay": Field(ge=0)},
+}
+LR_MODELS = {
+    # a constant rate has no position to count: no unit
+    name: section("schedule", name, cls, LR_BOUNDS[name], skip=("unit",) * (name == "constant"))
+    for name, cls in SCHEDULES.items()
+}
+LRConfig = tagged_union("schedule", LR_MODELS)
 
 
 class OptimizerConfig(Strict):

@@ -14,7 +14,6 @@ per batch size, so an epoch never copies the dataset.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -43,9 +42,6 @@ class BatchSchedule:
             size = int(size * self.growth_factor ** (epoch // self.growth_every))
             size = min(size, self.growth_max or self.n)
         return max(1, min(size, self.n))
-
-    def steps_at(self, epoch: int) -> int:
-        return math.ceil(self.n / self.size_at(epoch))
 
 
 class Gather:

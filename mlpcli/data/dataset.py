@@ -6,6 +6,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from mlpcli.errors import DataError
+
 
 @dataclass
 class Dataset:
@@ -42,3 +44,10 @@ class Dataset:
         if self.line_of_row is not None:
             return f"line {self.line_of_row(row)}"
         return f"row {row + 1}"
+
+    def check_width(self, expected: int) -> None:
+        """Refuse inputs whose width differs from what the model was trained on."""
+        if self.x.shape[1] != expected:
+            raise DataError(
+                f"{self.source}: X has {self.x.shape[1]} features, but the model expects {expected}"
+            )

@@ -139,36 +139,10 @@ def load_csv(
     path = Path(path)
     _check_file(path)
     header_line, names, lines = _read_header(path)
-    targets = [names[-1]] if target is None else [target] if isinstance(target, str) else target
-    if not target_required:
-        targets = [t for t in targets if t in names] if target is not None else []
-    target_idx = [_column_index(path, names, t, "target") for t in targets]
-    if features is None:
-        feature_idx = [i for i in range(len(names)) if i not in target_idx]
-    else:
-        feature_idx = [_column_index(path, names, f, "feature") for f in features]
-    if not feature_idx:
-        raise DataError(f"{path}: no feature columns besides the target")
-
+    targets, target_idx, feature_idx = _columns(path, names, target, features, target_required)
     # One streaming pass checks the shape of every row and records where rows sit,
     # before the fast C parser reads the numbers.
-    row_lines = []
-    try:
-        for number, line in lines:
-            n = len(_split(line))
-            if n != len(names):
-                raise DataError(
-                    f"{path}, line {number}: expected {len(names)} columns like the header, "
-                    f"found {n}"
-                )
-            row_lines.append(number)
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
-    if not row_lines:
-        raise DataError(f"{path}: the file has a header but no data rows")
-    line_numbers = np.asarray(row_lines, dtype=np.int64)
-    del row_lines
-
+    line_numbers = _row_lines(path, lines, len(names))
     read = dict(delimiter=",", comments="#", skiprows=header_line, ndmin=2, quotechar='"')
     try:
         x = np.loadtxt(path, usecols=feature_idx, dtype=dtype, **read)
@@ -193,6 +167,46 @@ def load_csv(
     )
     check_finite(x, data)
     return data
+
+
+def _columns(
+    path: Path,
+    names: list[str],
+    target: str | list[str] | None,
+    features: list[str] | None,
+    target_required: bool,
+) -> tuple[list[str], list[int], list[int]]:
+    """(target names, target column indices, feature column indices) of a CSV header."""
+    targets = [names[-1]] if target is None else [target] if isinstance(target, str) else target
+    if not target_required:
+        targets = [t for t in targets if t in names] if target is not None else []
+    target_idx = [_column_index(path, names, t, "target") for t in targets]
+    if features is None:
+        feature_idx = [i for i in range(len(names)) if i not in target_idx]
+    else:
+        feature_idx = [_column_index(path, names, f, "feature") for f in features]
+    if not feature_idx:
+        raise DataError(f"{path}: no feature columns besides the target")
+    return targets, target_idx, feature_idx
+
+
+def _row_lines(path: Path, lines: Iterator[tuple[int, str]], n_columns: int) -> np.ndarray:
+    """The 1-based line number of every data row, checking that each has ``n_columns`` cells."""
+    row_lines = []
+    try:
+        for number, line in lines:
+            n = len(_split(line))
+            if n != n_columns:
+                raise DataError(
+                    f"{path}, line {number}: expected {n_columns} columns like the header, "
+                    f"found {n}"
+                )
+            row_lines.append(number)
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    if not row_lines:
+        raise DataError(f"{path}: the file has a header but no data rows")
+    return np.asarray(row_lines, dtype=np.int64)
 
 
 def _raise_bad_number(path: Path, names: list[str], columns: list[int], line_numbers) -> None:
@@ -293,11 +307,26 @@ def _npz_dataset(
 _IDX_TYPES = {0x08: ">u1", 0x09: ">i1", 0x0B: ">i2", 0x0C: ">i4", 0x0D: ">f4", 0x0E: ">f8"}
 
 
+def is_idx(path: str | Path) -> bool:
+    """Whether the file (raw or gzip-compressed) starts with an IDX magic number."""
+    try:
+        with (gzip.open if _is_gzip(path) else open)(path, "rb") as f:
+            head = f.read(4)
+    except (OSError, EOFError, zlib.error):
+        return False
+    return len(head) == 4 and head[:2] == b"\0\0" and head[2] in _IDX_TYPES and head[3] > 0
+
+
+def _is_gzip(path: str | Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(2) == b"\x1f\x8b"
+
+
 def read_idx(path: str | Path) -> np.ndarray:
     """One IDX array (raw or gzip-compressed), header checked against the file size."""
     path = Path(path)
     _check_file(path)
-    opener = gzip.open if path.suffix == ".gz" else open
+    opener = gzip.open if _is_gzip(path) else open
     try:
         with opener(path, "rb") as f:
             raw = f.read()

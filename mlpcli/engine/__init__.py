@@ -1,29 +1,14 @@
 """A NumPy-only reverse-mode autodiff engine: nodes, ops and backpropagation.
 
 Read in this order: ``node.py`` (the graph and the backward walk), ``ops.py``
-(primitive ops), ``activations.py``, ``losses.py`` (fused losses and
-penalties). Nothing here knows about configs, files or printing.
+(primitive ops), ``activations.py``, ``losses.py`` (fused data losses),
+``penalties.py`` (regularization terms); ``stable.py`` holds the overflow-free
+array functions the last three share. Nothing here knows about configs, files
+or printing.
 """
 
-from .activations import (
-    Identity,
-    LeakyRelu,
-    Relu,
-    Sigmoid,
-    Softplus,
-    Tanh,
-    sigmoid,
-    softplus,
-)
-from .losses import (
-    BinaryCrossEntropy,
-    Hinge,
-    L1Penalty,
-    L2Penalty,
-    MulticlassHinge,
-    SoftmaxCrossEntropy,
-    SquaredError,
-)
+from .activations import Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh
+from .losses import BinaryCrossEntropy, Hinge, MulticlassHinge, SoftmaxCrossEntropy, SquaredError
 from .node import Graph, Node, Op, is_grad_enabled, no_grad
 from .ops import (
     Abs,
@@ -43,6 +28,8 @@ from .ops import (
     parameter,
     unbroadcast,
 )
+from .penalties import L1Penalty, L2Penalty
+from .stable import sigmoid, softmax, softplus
 
 __all__ = [
     "Abs",
@@ -79,6 +66,7 @@ __all__ = [
     "no_grad",
     "parameter",
     "sigmoid",
+    "softmax",
     "softplus",
     "unbroadcast",
 ]

@@ -1,8 +1,10 @@
 """Activation ops h(a), applied elementwise to a layer's pre-activations.
 
 Where h' is cheaper from the output than from the input (sigmoid, tanh) the
-op keeps the output. The exponentials are arranged so that no intermediate
-overflows: a pre-activation of ±1000 gives an exact 0 or 1, never a warning.
+op keeps the output. ReLU and tanh can run in place (``inplace=True``) on a
+pre-activation array that nobody reads afterwards. The exponentials come
+from ``stable.py``: a pre-activation of ±1000 gives an exact 0 or 1, never a
+warning.
 """
 
 from __future__ import annotations
@@ -10,27 +12,9 @@ from __future__ import annotations
 import numpy as np
 
 from .node import Op
-from .ops import Relu
+from .stable import sigmoid, softplus
 
-__all__ = ["Identity", "LeakyRelu", "Relu", "Sigmoid", "Softplus", "Tanh", "sigmoid", "softplus"]
-
-
-def sigmoid(a: np.ndarray) -> np.ndarray:
-    """σ(a) = 1 / (1 + e⁻ᵃ), evaluated without overflow for any a.
-
-    With e = e^{−|a|} ∈ (0, 1]: σ(a) = 1/(1 + e) for a ≥ 0 and e/(1 + e) for a < 0.
-    """
-    with np.errstate(under="ignore"):  # e^{-|a|} → 0 is the right answer for large |a|
-        e = np.exp(-np.abs(a))
-    out = np.asarray(1.0 / (1.0 + e))  # an array even for 0-d a, so out= works below
-    np.multiply(out, e, out=out, where=a < 0)
-    return out
-
-
-def softplus(a: np.ndarray) -> np.ndarray:
-    """ln(1 + eᵃ) = max(a, 0) + ln(1 + e^{−|a|}), finite for any a."""
-    with np.errstate(under="ignore"):
-        return np.maximum(a, 0) + np.log1p(np.exp(-np.abs(a)))
+__all__ = ["Identity", "LeakyRelu", "Relu", "Sigmoid", "Softplus", "Tanh"]
 
 
 class Identity(Op):
@@ -43,6 +27,27 @@ class Identity(Op):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (grad,)
+
+
+class Relu(Op):
+    """h(a) = max{a, 0}; h'(a) = 1 where a > 0, else 0 (0 at the kink, as PyTorch).
+
+    ``inplace=True`` overwrites the input array (PyTorch's ``ReLU(inplace=True)``):
+    for a caller that owns the input node and reads it no more, it saves a
+    large allocation per layer and step.
+    """
+
+    __slots__ = ("inplace", "out")
+
+    def __init__(self, inplace: bool = False) -> None:
+        self.inplace = inplace
+
+    def forward(self, a: np.ndarray) -> np.ndarray:
+        self.out = np.maximum(a, 0, out=a if self.inplace else None)
+        return self.out
+
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
+        return (grad * (self.out > 0),)
 
 
 class LeakyRelu(Op):

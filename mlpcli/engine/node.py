@@ -16,8 +16,8 @@ case). Inside :func:`no_grad` nothing is recorded, so evaluation only pays
 for the arithmetic.
 
 Every op is one subclass of :class:`Op` with ``forward`` and ``backward``
-side by side; the concrete ops live in ``ops.py``, ``activations.py`` and
-``losses.py`` of this package.
+side by side; the concrete ops live in ``ops.py``, ``activations.py``,
+``losses.py`` and ``penalties.py`` of this package.
 """
 
 from __future__ import annotations
@@ -203,7 +203,7 @@ class Node:
         return ops.Abs()(self)
 
     def relu(self) -> Node:
-        return ops.Relu()(self)
+        return activations.Relu()(self)
 
 
 def _backpropagate(root: Node, order: list[Node], grad: np.ndarray | None) -> None:
@@ -287,4 +287,4 @@ def _topological_order(root: Node) -> list[Node]:
     return order
 
 
-from . import ops  # noqa: E402  (ops subclasses Op, defined above)
+from . import activations, ops  # noqa: E402  (they subclass Op, defined above)

@@ -261,27 +261,6 @@ class Abs(Op):
         return (grad * np.sign(self.a),)
 
 
-class Relu(Op):
-    """out = max{a, 0}; ∂out/∂a = 1 where a > 0, else 0 (0 at the kink, as PyTorch).
-
-    ``inplace=True`` overwrites the input array (PyTorch's ``ReLU(inplace=True)``):
-    for a caller that owns the input node and reads it no more, it saves a
-    large allocation per layer and step.
-    """
-
-    __slots__ = ("inplace", "out")
-
-    def __init__(self, inplace: bool = False) -> None:
-        self.inplace = inplace
-
-    def forward(self, a: np.ndarray) -> np.ndarray:
-        self.out = np.maximum(a, 0, out=a if self.inplace else None)
-        return self.out
-
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
-        return (grad * (self.out > 0),)
-
-
 def constant(value: np.ndarray | float, dtype: np.dtype | type | None = None) -> Node:
     """A node that is never differentiated (inputs, targets)."""
     return Node(np.asarray(value, dtype=dtype))

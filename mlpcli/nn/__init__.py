@@ -1,25 +1,29 @@
-"""Neural-network pieces on the engine: layers, activations, losses, regularizers, φ(x), MLP."""
+"""Neural-network pieces on the engine: layers, activations, heads, regularizers, φ(x), MLP."""
 
 from mlpcli.nn.activations import ACTIVATIONS
-from mlpcli.nn.features import FEATURES, BasisFunctions, Standardizer
+from mlpcli.nn.features import FEATURES, BasisFunctions
+from mlpcli.nn.heads import HEADS, Head
+from mlpcli.nn.inputs import InputTransform, Standardizer
 from mlpcli.nn.layers import INITIALIZERS, Linear
-from mlpcli.nn.losses import LOSSES, Loss
 from mlpcli.nn.model import MLP
-from mlpcli.nn.objective import Objective, error
-from mlpcli.nn.regularizers import REGULARIZERS, Regularizer
+from mlpcli.nn.objective import ErrorNodes, Objective, error
+from mlpcli.nn.regularizers import REGULARIZERS, Regularizer, regularizer
 
 __all__ = [
     "ACTIVATIONS",
     "FEATURES",
+    "HEADS",
     "INITIALIZERS",
-    "LOSSES",
     "MLP",
     "REGULARIZERS",
     "BasisFunctions",
+    "ErrorNodes",
+    "Head",
+    "InputTransform",
     "Linear",
-    "Loss",
     "Objective",
     "Regularizer",
     "Standardizer",
     "error",
+    "regularizer",
 ]

@@ -1,13 +1,15 @@
-"""Fixed input transforms: standardization and the basis functions φ(x).
+"""The fixed basis functions φ(x) of the config's ``model.features``.
 
 The lecture's generalized linear model y = w·φ(x) + b fits a hyperplane in
 the space of features φ(x) instead of the inputs x. Here φ is applied
-before the first layer; its parameters are chosen once, from the training
-inputs and the config's seed, are never trained, and are saved with the
-model (``features.*`` tensors).
+before the first layer (after standardization: see ``inputs.py``); its
+parameters are chosen once, from the training inputs and the config's seed,
+are never trained, and are saved with the model (``features.*`` tensors).
 
-Each transform maps (N, D) -> (N, D') and keeps its parameters as a dict of
+Each basis maps (N, D) -> (N, D') and keeps its parameters as a dict of
 arrays (:meth:`state`) from which :meth:`from_state` rebuilds it exactly.
+The constructors' keyword parameters are the config's fields (the schema is
+generated from them).
 """
 
 from __future__ import annotations
@@ -17,43 +19,6 @@ from itertools import combinations_with_replacement
 from typing import Any, ClassVar
 
 import numpy as np
-
-
-class Standardizer:
-    """x' = (x − μ) / s with μ, s the per-column mean and standard deviation of the training inputs.
-
-    A constant column gets s = 1 (it becomes all zeros instead of NaN).
-    """
-
-    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
-        self.mean, self.std = mean, std
-
-    @classmethod
-    def fit(cls, x: np.ndarray, rows: np.ndarray | None = None, chunk: int = 65536) -> Standardizer:
-        """Per-column mean and std of ``x[rows]`` (all rows by default).
-
-        Accumulated in float64 (a float32 mean over 10⁵ rows loses digits) and
-        over chunks of rows, so the training rows are never gathered into a
-        copy of the data.
-        """
-        rows = np.arange(len(x)) if rows is None else rows
-        total = np.zeros(x.shape[1])
-        for start in range(0, len(rows), chunk):
-            total += x[rows[start : start + chunk]].sum(axis=0, dtype=np.float64)
-        mean = total / len(rows)
-        sq = np.zeros(x.shape[1])
-        for start in range(0, len(rows), chunk):
-            d = x[rows[start : start + chunk]] - mean
-            sq += (d * d).sum(axis=0)
-        std = np.sqrt(sq / len(rows))
-        std[std == 0] = 1.0
-        return cls(mean.astype(x.dtype), std.astype(x.dtype))
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        return (x - self.mean) / self.std
-
-    def state(self) -> dict[str, np.ndarray]:
-        return {"mean": self.mean, "std": self.std}
 
 
 class BasisFunctions:

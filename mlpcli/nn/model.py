@@ -1,12 +1,17 @@
-"""The multi-layer perceptron: fixed input transforms, then linear layers and activations.
+"""The multi-layer perceptron: its input transform, then linear layers and activations.
 
     x ─▶ standardize ─▶ φ ─▶ Linear ─▶ h ─▶ … ─▶ Linear ─▶ h_out ─▶ y
-                                  (one per hidden size)
+         └─ inputs (fixed) ─┘     (one per hidden size)
 
 ``hidden=[]`` is the perceptron: a single linear layer from the (possibly
 φ-transformed) inputs to the outputs. The output activation is ``identity``
 (logits) for the losses that fuse their own squashing (sigmoid or softmax
-inside the loss), or a choice for squared error (DESIGN §3).
+inside the loss), or a choice for squared error (``nn/heads.py``).
+
+Two input spaces, never mixed up: *raw* inputs (N, n_inputs) as read from a
+file, and *prepared* inputs (N, D') after the model's input transform. The
+graph (:meth:`MLP.forward`) takes prepared inputs, as training batches are;
+:meth:`MLP.outputs` takes either and must be told which.
 """
 
 from __future__ import annotations
@@ -19,8 +24,11 @@ import numpy as np
 
 from mlpcli.engine import Node, no_grad
 from mlpcli.nn.activations import ACTIVATIONS, INPLACE
-from mlpcli.nn.features import BasisFunctions, Standardizer
+from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.layers import Linear
+
+#: Rows per forward pass in :meth:`MLP.outputs`: bounds the memory of activations.
+CHUNK = 8192
 
 
 class MLP:
@@ -29,11 +37,11 @@ class MLP:
     Parameters
     ----------
     n_inputs : int
-        Columns of the raw input X (before φ).
+        Columns of the raw inputs x (before the input transform).
     hidden : sequence of int
         Hidden layer sizes; empty for the perceptron.
     n_outputs : int
-        Output nodes (decided by the loss from the task, see ``nn.losses``).
+        Output nodes (decided by the head from the task, see ``nn/heads.py``).
     activation : str or sequence of str
         One activation name for every hidden layer, or one per hidden layer.
     output_activation : str
@@ -42,8 +50,8 @@ class MLP:
         Weight initializer (``nn.layers.INITIALIZERS``) and its parameters.
     dtype :
         Of every parameter and of the prepared inputs.
-    standardizer, basis :
-        Fixed input transforms applied in that order by :meth:`prepare`.
+    inputs : InputTransform, optional
+        The fitted standardization and basis functions (none: the identity).
     """
 
     def __init__(
@@ -57,8 +65,7 @@ class MLP:
         init: str = "he",
         init_kwargs: dict[str, Any] | None = None,
         dtype: np.dtype | type = np.float32,
-        standardizer: Standardizer | None = None,
-        basis: BasisFunctions | None = None,
+        inputs: InputTransform | None = None,
     ) -> None:
         self.n_inputs, self.hidden, self.n_outputs = n_inputs, list(hidden), n_outputs
         if isinstance(activation, str):
@@ -78,9 +85,8 @@ class MLP:
             for name in self.activations
         ]
         self.dtype = np.dtype(dtype)
-        self.standardizer, self.basis = standardizer, basis
-        width_in = basis.n_features(n_inputs) if basis is not None else n_inputs
-        sizes = [width_in, *self.hidden, n_outputs]
+        self.inputs = inputs if inputs is not None else InputTransform(n_inputs)
+        sizes = [self.inputs.n_features, *self.hidden, n_outputs]
         self.layers = [
             Linear(a, b, init=init, init_kwargs=init_kwargs, dtype=self.dtype, name=f"layers.{i}")
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
@@ -100,19 +106,7 @@ class MLP:
         """The weight matrices only (what a regularizer sees unless biases are included)."""
         return [layer.weight for layer in self.layers]
 
-    def named_parameters(self) -> dict[str, Node]:
-        return {p.name: p for p in self.parameters()}
-
     # -- computation -------------------------------------------------------
-    def prepare(self, x: np.ndarray) -> np.ndarray:
-        """Raw inputs (N, n_inputs) -> first-layer inputs (N, D'), in the model's dtype."""
-        x = np.asarray(x, dtype=self.dtype)
-        if self.standardizer is not None:
-            x = self.standardizer(x)
-        if self.basis is not None:
-            x = self.basis(x)
-        return x
-
     def forward(self, h: Node, start: int = 0, stop: int | None = None) -> Node:
         """Prepared inputs (N, D') -> outputs y (N, n_outputs), recorded in the graph.
 
@@ -127,10 +121,24 @@ class MLP:
                 h = make_op()(h)
         return h
 
-    def outputs(self, x: np.ndarray) -> np.ndarray:
-        """Raw inputs -> outputs as an array, without recording a graph."""
+    def outputs(self, x: np.ndarray, *, raw: bool, rows: np.ndarray | None = None) -> np.ndarray:
+        """Outputs y (N, n_outputs) as an array, without recording a graph.
+
+        ``raw=True``: ``x`` holds raw inputs (N, n_inputs), transformed chunk
+        by chunk; ``raw=False``: ``x`` is already prepared (N, D'), as a
+        split's inputs are. ``rows`` selects rows of ``x`` (default all).
+        Runs in chunks of :data:`CHUNK` rows, so memory stays bounded.
+        """
+        n = len(x) if rows is None else len(rows)
+        out = np.empty((n, self.n_outputs), dtype=self.dtype)
         with no_grad():
-            return self.forward(Node(self.prepare(x))).value
+            for a in range(0, n, CHUNK):
+                b = min(a + CHUNK, n)
+                xb = x[a:b] if rows is None else x[rows[a:b]]
+                if raw:
+                    xb = self.inputs(np.asarray(xb, dtype=self.dtype))
+                out[a:b] = self.forward(Node(xb)).value
+        return out
 
     def __repr__(self) -> str:
         sizes = " -> ".join(

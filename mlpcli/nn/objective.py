@@ -1,4 +1,4 @@
-"""The error function minimized by training (DESIGN §3).
+"""The error function minimized by training (docs/design.md, "The math").
 
     E(w) = (1/|B|) Σ_{n∈B} L(t_n, y(x_n; w)) + (λ/N) Ω(w)
 
@@ -14,12 +14,12 @@ from typing import NamedTuple
 import numpy as np
 
 from mlpcli.engine import Graph, Node
-from mlpcli.nn.losses import Loss
+from mlpcli.nn.heads import Head
 from mlpcli.nn.model import MLP
 from mlpcli.nn.regularizers import Regularizer
 
 
-class Evaluation(NamedTuple):
+class ErrorNodes(NamedTuple):
     """The nodes of one forward pass: E, its data term, and the network outputs y."""
 
     total: Node
@@ -28,7 +28,7 @@ class Evaluation(NamedTuple):
 
 
 class Objective:
-    """E as a function of a batch, for one model, loss and regularizer.
+    """E as a function of a batch, for one model, head and regularizer.
 
     Parameters
     ----------
@@ -41,46 +41,48 @@ class Objective:
     def __init__(
         self,
         model: MLP,
-        loss: Loss,
+        head: Head,
         regularizer: Regularizer | None = None,
         n_train: int = 1,
         include_bias: bool = False,
     ) -> None:
-        self.model, self.loss, self.regularizer = model, loss, regularizer
+        self.model, self.head, self.regularizer = model, head, regularizer
         self.n_train, self.include_bias = n_train, include_bias
         self.penalized = model.parameters() if include_bias else model.weights()
-        self._recorded: tuple[Evaluation, Graph, Node] | None = None
+        self._recorded: tuple[ErrorNodes, Graph, Node, Node] | None = None
 
-    def __call__(self, x: np.ndarray | Node, targets: np.ndarray, start: int = 0) -> Evaluation:
+    def __call__(self, x: np.ndarray | Node, targets: np.ndarray, start: int = 0) -> ErrorNodes:
         """Forward pass on prepared inputs ``x`` (|B|, D') and encoded ``targets``.
 
         ``x`` may be a node, and ``start`` a later layer (see :meth:`MLP.forward`).
         """
-        outputs = self.model.forward(x if isinstance(x, Node) else Node(x), start)
-        data = self.loss(outputs, targets)
+        return self._record(x if isinstance(x, Node) else Node(x), Node(targets), start)
+
+    def _record(self, x: Node, t: Node, start: int = 0) -> ErrorNodes:
+        outputs = self.model.forward(x, start)
+        data = self.head.loss(outputs, t)
         total = data
         if self.regularizer is not None:
             penalty = self.regularizer.penalty(self.penalized, self.n_train)
             if penalty is not None:
                 total = data + penalty
-        return Evaluation(total, data, outputs)
+        return ErrorNodes(total, data, outputs)
 
-    def step(self, x: np.ndarray, targets: np.ndarray) -> Evaluation:
+    def step(self, x: np.ndarray, targets: np.ndarray) -> ErrorNodes:
         """E on a training batch, replaying the graph that the first call recorded.
 
-        The graph of E has the same structure for every batch; only its
-        inputs change (``x``, and the targets the loss op holds), and the batch
+        The graph of E has the same structure for every batch; only its two
+        leaves of data change (the inputs x and the targets t), and the batch
         size may. Returns the same nodes each time, with new values; call
         :meth:`backward` for the gradients.
         """
         if self._recorded is None:
-            x_node = Node(x)
-            e = self(x_node, targets)
-            self._recorded = (e, Graph(e.total), x_node)
+            x_node, t_node = Node(x), Node(targets)
+            e = self._record(x_node, t_node)
+            self._recorded = (e, Graph(e.total), x_node, t_node)
             return e
-        e, graph, x_node = self._recorded
-        x_node.value = x
-        e.data.op.targets = targets
+        e, graph, x_node, t_node = self._recorded
+        x_node.value, t_node.value = x, targets
         graph.forward()
         return e
 
@@ -93,11 +95,11 @@ def error(
     model: MLP,
     x: np.ndarray,
     targets: np.ndarray,
-    loss: Loss,
+    head: Head,
     regularizer: Regularizer | None = None,
     n_train: int | None = None,
     include_bias: bool = False,
 ) -> Node:
     """The scalar node E on one batch; ``n_train`` defaults to the batch size (batch mode)."""
-    objective = Objective(model, loss, regularizer, n_train or len(x), include_bias)
+    objective = Objective(model, head, regularizer, n_train or len(x), include_bias)
     return objective(x, targets).total

@@ -34,21 +34,16 @@ class Regularizer:
         return terms[0] if len(terms) == 1 else terms[0] + terms[1]
 
 
-def none(lam: float = 0.0) -> Regularizer:
-    return Regularizer()
+#: The config's ``regularizer.type`` values, each with the λ keys it takes (as the
+#: config spells them) and the :class:`Regularizer` field each one sets.
+REGULARIZERS: dict[str, dict[str, str]] = {
+    "none": {},
+    "l1": {"lambda": "l1"},
+    "l2": {"lambda": "l2"},
+    "elastic": {"lambda_l1": "l1", "lambda_l2": "l2"},
+}
 
 
-def l2(lam: float) -> Regularizer:
-    return Regularizer(l2=lam)
-
-
-def l1(lam: float) -> Regularizer:
-    return Regularizer(l1=lam)
-
-
-def elastic(lam_l1: float, lam_l2: float) -> Regularizer:
-    return Regularizer(l1=lam_l1, l2=lam_l2)
-
-
-#: The config's ``regularizer.type`` values.
-REGULARIZERS = {"none": none, "l2": l2, "l1": l1, "elastic": elastic}
+def regularizer(kind: str, **lambdas: float) -> Regularizer:
+    """``regularizer("elastic", lambda_l1=1e-4, lambda_l2=1e-3)``: the λ keys of ``kind``."""
+    return Regularizer(**{REGULARIZERS[kind][key]: lam for key, lam in lambdas.items()})

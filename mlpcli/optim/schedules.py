@@ -12,13 +12,16 @@ run needs only the counters.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Literal
 
 
 @dataclass(frozen=True)
 class Schedule:
-    initial: float
-    unit: str = "epoch"
+    """η as a pure function of the position; the fields are the config's ``train.lr`` keys."""
+
+    initial: float  # η₀
+    unit: Literal["epoch", "step"] = field(default="epoch", kw_only=True)  # what t counts
 
     def __call__(self, epoch: int, step: int) -> float:
         """η at 0-based ``epoch`` and global ``step``."""
@@ -36,8 +39,8 @@ class Constant(Schedule):
 
 @dataclass(frozen=True)
 class Step(Schedule):
-    factor: float = 0.5
-    every: int = 10
+    factor: float = 0.5  # η ← factor·η ...
+    every: int = 10  # ... every this many epochs (or steps)
 
     def at(self, t: int) -> float:
         return self.initial * self.factor ** (t // self.every)
@@ -45,7 +48,7 @@ class Step(Schedule):
 
 @dataclass(frozen=True)
 class Exponential(Schedule):
-    gamma: float = 0.95
+    gamma: float = 0.95  # η_t = η₀·γ^t
 
     def at(self, t: int) -> float:
         return self.initial * self.gamma**t
@@ -53,7 +56,7 @@ class Exponential(Schedule):
 
 @dataclass(frozen=True)
 class InverseTime(Schedule):
-    decay: float = 0.01
+    decay: float = 0.01  # η_t = η₀ / (1 + decay·t)
 
     def at(self, t: int) -> float:
         return self.initial / (1.0 + self.decay * t)

@@ -1,6 +1,7 @@
-"""Losses by the names the config uses, with their target encodings and decision rules.
+"""Output heads: what the config's ``loss`` decides besides the loss op itself.
 
-A loss decides three things the network itself does not (DESIGN §3):
+A head is named by the config's ``loss`` value and decides four things the
+network does not (docs/design.md, "Targets and outputs"):
 
 * how many output nodes a task needs: two classes use one output node,
   K > 2 classes use K (cross-entropy always uses one per class);
@@ -10,7 +11,8 @@ A loss decides three things the network itself does not (DESIGN §3):
   (cross-entropy, multi-class hinge);
 * how outputs become a predicted class (argmax for K outputs; for one output
   logit > 0, or output > 0.5 for squared error) and, where the loss defines
-  them, class probabilities.
+  them, class probabilities;
+* which fused loss op of the engine computes (1/N) Σ_n L(t_n, y_n).
 
 Class indices are positions in the sorted list of distinct training labels.
 """
@@ -30,6 +32,7 @@ from mlpcli.engine import (
     SoftmaxCrossEntropy,
     SquaredError,
     sigmoid,
+    softmax,
 )
 
 
@@ -40,21 +43,13 @@ def one_hot(classes: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.n
     return out
 
 
-def softmax(a: np.ndarray) -> np.ndarray:
-    """Row-wise softmax of (N, K) logits, shifted by the row maximum so nothing overflows."""
-    z = a - a.max(axis=1, keepdims=True)
-    with np.errstate(under="ignore"):
-        e = np.exp(z)
-    return e / e.sum(axis=1, keepdims=True)
-
-
-class Loss:
+class Head:
     """Base class: one loss function and how it reads targets and outputs."""
 
     name: ClassVar[str]
     #: Tasks the loss makes sense for.
     tasks: ClassVar[tuple[str, ...]] = ("classification",)
-    #: Output activations the model may apply before this loss (DESIGN §3).
+    #: Output activations the model may apply before this loss.
     output_activations: ClassVar[tuple[str, ...]] = ("identity",)
     #: Whether :meth:`probabilities` gives class probabilities.
     gives_probabilities: ClassVar[bool] = False
@@ -70,11 +65,12 @@ class Loss:
         return one_hot(classes, n_classes, dtype)
 
     def op(self, targets: np.ndarray) -> Op:
-        """The graph op computing (1/N) Σ_n L(t_n, y_n) for these targets."""
+        """A fresh engine op computing (1/N) Σ_n L(t_n, y_n) for targets shaped like these."""
         raise NotImplementedError
 
-    def __call__(self, outputs: Node, targets: np.ndarray) -> Node:
-        return self.op(targets)(outputs)
+    def loss(self, outputs: Node, targets: Node) -> Node:
+        """The data term of E: outputs y (N, K) and targets (as :meth:`encode` makes them)."""
+        return self.op(targets.value)(outputs, targets)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         """(N, K) outputs -> (N,) class indices."""
@@ -87,7 +83,7 @@ class Loss:
         return None
 
 
-class SquaredErrorLoss(Loss):
+class SquaredErrorHead(Head):
     """½ Σ_k (y_k − t_k)²: regression, or classification with 0/1 (one-hot) targets."""
 
     name = "squared_error"
@@ -95,7 +91,7 @@ class SquaredErrorLoss(Loss):
     output_activations = ("identity", "sigmoid", "tanh")
 
     def op(self, targets: np.ndarray) -> Op:
-        return SquaredError(targets)
+        return SquaredError()
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         if outputs.shape[1] == 1:
@@ -103,14 +99,14 @@ class SquaredErrorLoss(Loss):
         return outputs.argmax(axis=1)
 
 
-class BinaryCrossEntropyLoss(Loss):
+class BinaryCrossEntropyHead(Head):
     """−(t ln σ(y) + (1−t) ln(1−σ(y))) on logits; one-vs-rest for K > 2 classes."""
 
     name = "binary_cross_entropy"
     gives_probabilities = True
 
     def op(self, targets: np.ndarray) -> Op:
-        return BinaryCrossEntropy(targets)
+        return BinaryCrossEntropy()
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         p = sigmoid(outputs)
@@ -119,7 +115,7 @@ class BinaryCrossEntropyLoss(Loss):
         return p  # K independent one-vs-rest probabilities
 
 
-class HingeLoss(Loss):
+class HingeHead(Head):
     """max(0, 1 − t·y), t ∈ {−1, +1}; Weston–Watkins Σ_{j≠t} max(0, 1 + y_j − y_t) for K > 2."""
 
     name = "hinge"
@@ -130,10 +126,10 @@ class HingeLoss(Loss):
         return classes.astype(np.intp)
 
     def op(self, targets: np.ndarray) -> Op:
-        return Hinge(targets) if targets.ndim == 2 else MulticlassHinge(targets)
+        return Hinge() if targets.ndim == 2 else MulticlassHinge()
 
 
-class CrossEntropyLoss(Loss):
+class CrossEntropyHead(Head):
     """−ln softmax(y)_t with one output node per class."""
 
     name = "cross_entropy"
@@ -146,13 +142,13 @@ class CrossEntropyLoss(Loss):
         return classes.astype(np.intp)
 
     def op(self, targets: np.ndarray) -> Op:
-        return SoftmaxCrossEntropy(targets)
+        return SoftmaxCrossEntropy()
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray:
         return softmax(outputs)
 
 
 #: The config's ``loss`` values.
-LOSSES: dict[str, type[Loss]] = {
-    cls.name: cls for cls in (SquaredErrorLoss, BinaryCrossEntropyLoss, HingeLoss, CrossEntropyLoss)
+HEADS: dict[str, type[Head]] = {
+    cls.name: cls for cls in (SquaredErrorHead, BinaryCrossEntropyHead, HingeHead, CrossEntropyHead)
 }

@@ -1,8 +1,9 @@
-"""From raw targets to training arrays: class labels, splits, standardization.
+"""From raw targets to what the heads encode: class labels and regression values.
 
 Class labels are the sorted distinct labels of the training data; a label's
-index in that list is what the losses see. Splits are index arrays into the
-loaded data, never copies of it, so a large dataset is held once.
+index in that list is what the heads see (``nn/heads.py`` turns indices into
+t ∈ {0, 1}, ±1, one-hot rows or the index itself). Regression targets are
+real numbers, one column per target.
 """
 
 from __future__ import annotations
@@ -105,38 +106,3 @@ def regression_targets(data: Dataset, dtype: np.dtype | type) -> np.ndarray:
             f"(column '{data.target_names[col]}')"
         )
     return out
-
-
-def split_rows(
-    n: int,
-    fraction: float,
-    rng: np.random.Generator,
-    strata: np.ndarray | None = None,
-    source: str = "data",
-    field: str = "validation_split",
-) -> tuple[np.ndarray, np.ndarray]:
-    """(train rows, validation rows), sorted, with round(fraction·count) rows held out.
-
-    With ``strata`` (class indices) the fraction is taken within each class,
-    so both parts keep the class proportions.
-    """
-    groups = (
-        [np.arange(n)]
-        if strata is None
-        else [np.flatnonzero(strata == k) for k in np.unique(strata)]
-    )
-    held = [rng.permutation(g)[: round(fraction * len(g))] for g in groups]
-    val = np.sort(np.concatenate(held))
-    train = np.setdiff1d(np.arange(n), val, assume_unique=True)
-    if len(val) == 0 or len(train) == 0:
-        raise DataError(
-            f"{source}: data.{field} {fraction} of {n} rows leaves {len(train)} rows "
-            f"and holds out {len(val)}; both need at least one"
-        )
-    return train, val
-
-
-def check_features(x: np.ndarray, expected: int, source: str) -> None:
-    """Refuse inputs whose width differs from what the model was trained on."""
-    if x.shape[1] != expected:
-        raise DataError(f"{source}: X has {x.shape[1]} features, but the model expects {expected}")

@@ -1,0 +1,82 @@
+"""Config sections -> the objects they describe, each in one small function.
+
+No data is read here: ``prepare.py`` adds the data, ``files/model.py``
+rebuilds a saved network with :func:`model`. Every lookup goes through the
+registry named by the config key, so a new activation, head, basis,
+schedule or generator needs no change here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from mlpcli.config import Config
+from mlpcli.config.resolve import regularizer_lambdas
+from mlpcli.data.batching import BatchSchedule
+from mlpcli.engine import Node
+from mlpcli.nn.features import FEATURES, BasisFunctions
+from mlpcli.nn.heads import HEADS, Head
+from mlpcli.nn.inputs import InputTransform
+from mlpcli.nn.model import MLP
+from mlpcli.nn.regularizers import Regularizer
+from mlpcli.nn.regularizers import regularizer as make_regularizer
+from mlpcli.optim import SGD
+from mlpcli.optim.schedules import SCHEDULES, Schedule
+
+
+def head(config: Config) -> Head:
+    """The output head of ``loss``: encodings, decision rule, loss op."""
+    return HEADS[config.loss]()
+
+
+def regularizer(config: Config) -> Regularizer:
+    return make_regularizer(config.regularizer.type, **regularizer_lambdas(config))
+
+
+def basis(config: Config) -> BasisFunctions | None:
+    """The (unfitted) basis functions of ``model.features``, or None."""
+    spec = config.model.features
+    if spec is None:
+        return None
+    return FEATURES[spec.type](**spec.model_dump(exclude={"type"}))
+
+
+def model(config: Config, inputs: InputTransform, n_outputs: int) -> MLP:
+    """The configured network on fitted ``inputs``; parameters not yet initialized."""
+    m = config.model
+    return MLP(
+        inputs.n_inputs,
+        m.hidden,
+        n_outputs,
+        activation=m.activation,
+        output_activation=m.output_activation,
+        init=m.init.name,
+        init_kwargs={"std": m.init.std} if m.init.name == "normal" else None,
+        dtype=np.dtype(config.dtype),
+        inputs=inputs,
+    )
+
+
+def schedule(config: Config) -> Schedule:
+    spec = config.train.lr
+    return SCHEDULES[spec.schedule](**spec.model_dump(exclude={"schedule"}))
+
+
+def batches(config: Config, n_train: int) -> BatchSchedule:
+    b = config.train.batch
+    growth = b.growth
+    return BatchSchedule(
+        mode=b.mode,
+        n=n_train,
+        size=b.size,
+        growth_factor=growth.factor if growth else None,
+        growth_every=growth.every if growth else None,
+        growth_max=growth.max if growth else None,
+    )
+
+
+def optimizer(config: Config, params: Sequence[Node], lr: float) -> SGD:
+    opt = config.train.optimizer
+    return SGD(params, lr=lr, momentum=opt.momentum, nesterov=opt.nesterov)

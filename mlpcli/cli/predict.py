@@ -1,0 +1,54 @@
+"""``mlp predict``: a trained run's predictions, one CSV row per input row."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from mlpcli.cli.common import (
+    DebugOption,
+    LabelsOption,
+    QuietOption,
+    RunArgument,
+    console,
+    reported_errors,
+)
+
+
+def predict(
+    run: RunArgument,
+    data: Annotated[Path, typer.Option("--data", help="Inputs to predict (CSV, NPZ or IDX).")],
+    out: Annotated[
+        Path | None, typer.Option("--out", help="Write the CSV here instead of stdout.")
+    ] = None,
+    labels: LabelsOption = None,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Predict with a trained run: one CSV row per input row.
+
+    Columns: the predicted class and, where the loss defines them, the class
+    probabilities (p_<class>); for regression, the predicted values.
+
+    Example:  mlp predict runs/quickstart-1 --data datasets/moons.csv --out predictions.csv
+    """
+    with reported_errors(debug):
+        from mlpcli.files.atomic import atomic_write
+        from mlpcli.files.model import load_model
+        from mlpcli.inference import dataset_for, predictions
+
+        saved = load_model(run)
+        header, rows = predictions(saved, dataset_for(saved, data, targets=False, labels=labels))
+        buffer = io.StringIO()
+        writer = csv.writer(buffer, lineterminator="\n")
+        writer.writerow(header)
+        writer.writerows([[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
+        if out is None:
+            typer.echo(buffer.getvalue(), nl=False)
+        else:
+            atomic_write(out, buffer.getvalue().encode())
+            console(quiet).print(f"wrote {len(rows)} predictions to {out}")

@@ -1,0 +1,70 @@
+"""Which reader a data file needs, decided by one rule for every command.
+
+* ``.npz`` → NPZ arrays; ``.csv`` and ``.txt`` → CSV;
+* anything else whose first bytes (after gzip, if compressed) are an IDX
+  magic number → IDX (MNIST's ``train-images-idx3-ubyte[.gz]``);
+* no extension and no IDX magic → CSV;
+* any other extension → refused, naming the formats there are.
+
+``mlp train`` (through the config's ``data:`` sources) and ``mlp eval`` /
+``mlp predict`` (through ``--data``) both read files through :func:`read_file`.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from mlpcli.data.dataset import Dataset
+from mlpcli.data.loaders import is_idx, load_csv, load_idx, load_npz
+from mlpcli.errors import DataError
+
+#: Extensions read without looking inside the file.
+BY_SUFFIX = {".npz": "npz", ".csv": "csv", ".txt": "csv"}
+
+
+def detect_format(path: Path) -> str:
+    """'csv', 'npz' or 'idx' for ``path`` (see the module docstring)."""
+    suffix = path.suffix.lower()
+    if suffix in BY_SUFFIX:
+        return BY_SUFFIX[suffix]
+    if path.is_file() and is_idx(path):
+        return "idx"
+    if suffix == "":
+        return "csv"
+    raise DataError(
+        f"{path}: unknown data format {suffix!r} (use .csv, .txt, .npz, or IDX images and labels)"
+    )
+
+
+def read_file(
+    path: str | Path,
+    *,
+    dtype: np.dtype | type,
+    target: str | list[str] | None = None,
+    features: list[str] | None = None,
+    targets: bool = True,
+    labels: str | Path | None = None,
+    role: str | None = None,
+) -> tuple[Dataset, Dataset | None]:
+    """Read one data file: (data, the test set an .npz bundles, or None).
+
+    ``target`` and ``features`` name CSV columns (refused for other formats);
+    ``targets=False`` (prediction) accepts data without targets; IDX images
+    take their labels from ``labels``. ``role`` names the file in messages
+    where the config gave it (``data.train``).
+    """
+    path = Path(path)
+    kind = "idx" if labels is not None else detect_format(path)
+    if kind != "csv" and (target is not None or features is not None):
+        key = "target" if target is not None else "features"
+        raise DataError(f"data.{key}: names CSV columns, but {role or path} is not a CSV file")
+    if kind == "npz":
+        return load_npz(path, dtype=dtype, targets=targets)
+    if kind == "idx":
+        if targets and labels is None:
+            raise DataError(f"{path}: IDX images need their labels: pass --labels PATH")
+        return load_idx(path, labels, dtype=dtype), None
+    data = load_csv(path, target=target, features=features, dtype=dtype, target_required=targets)
+    return data, None

@@ -1,0 +1,92 @@
+"""Metrics on arrays of outputs and labels: pure functions, no model and no files.
+
+Classification: accuracy, per-class precision / recall / F1 and the
+confusion matrix (rows: true class, columns: predicted). Regression: MSE and
+MAE averaged over every target entry, and R² averaged over target columns
+(scikit-learn's ``uniform_average``). The training loop uses them every
+epoch; ``mlp eval`` for its report.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlpcli.engine import Node, no_grad
+from mlpcli.nn.heads import Head
+
+#: The headline metric of each task, as named in tables, metrics.csv and JSON.
+METRIC = {"classification": "accuracy", "regression": "mse"}
+
+#: Rows per loss evaluation in :func:`data_loss`: bounds its temporaries.
+CHUNK = 8192
+
+
+def data_loss(head: Head, outputs: np.ndarray, targets: np.ndarray) -> float:
+    """(1/N) Σ_n L(t_n, y_n): the data term of E over all rows, no penalty."""
+    total = 0.0
+    with no_grad():
+        for a in range(0, len(outputs), CHUNK):
+            b = min(a + CHUNK, len(outputs))
+            total += float(head.loss(Node(outputs[a:b]), Node(targets[a:b])).value) * (b - a)
+    return total / len(outputs)
+
+
+def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:
+    return float(np.mean(predicted == labels))
+
+
+def mse(outputs: np.ndarray, targets: np.ndarray) -> float:
+    d = outputs.astype(np.float64) - targets
+    return float(np.mean(d * d))
+
+
+def metric(task: str, head: Head, outputs: np.ndarray, labels: np.ndarray) -> float:
+    """The task's headline metric: accuracy of the predicted classes, or MSE."""
+    if task == "classification":
+        return accuracy(head.predict(outputs), labels)
+    return mse(outputs, labels)
+
+
+def confusion_matrix(predicted: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """(K, K) counts: entry [i, j] is the number of class-i examples predicted as j."""
+    return np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes).reshape(
+        n_classes, n_classes
+    )
+
+
+def classification_report(predicted: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> dict:
+    """Accuracy, per-class precision/recall/F1/support, and the confusion matrix.
+
+    A class never predicted has precision 0 (scikit-learn's ``zero_division=0``).
+    """
+    cm = confusion_matrix(predicted, labels, len(classes))
+    tp = np.diag(cm).astype(np.float64)
+    predicted_count, support = cm.sum(axis=0), cm.sum(axis=1)
+    precision = np.divide(tp, predicted_count, out=np.zeros_like(tp), where=predicted_count > 0)
+    recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
+    denom = precision + recall
+    f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
+    return {
+        "accuracy": accuracy(predicted, labels),
+        "per_class": [
+            {
+                "class": c.item(),
+                "precision": float(p),
+                "recall": float(r),
+                "f1": float(f),
+                "support": int(s),
+            }
+            for c, p, r, f, s in zip(classes, precision, recall, f1, support)
+        ],
+        "confusion_matrix": cm.tolist(),
+    }
+
+
+def regression_report(outputs: np.ndarray, targets: np.ndarray) -> dict:
+    """MSE, MAE and R² = 1 − SS_res / SS_tot (averaged over target columns)."""
+    y = outputs.astype(np.float64)
+    d = y - targets
+    ss_res = (d * d).sum(axis=0)
+    ss_tot = ((targets - targets.mean(axis=0)) ** 2).sum(axis=0)
+    r2 = np.where(ss_tot > 0, 1 - ss_res / np.where(ss_tot > 0, ss_tot, 1), 0.0)
+    return {"mse": float(np.mean(d * d)), "mae": float(np.mean(np.abs(d))), "r2": float(r2.mean())}

@@ -1,0 +1,146 @@
+"""The model's input transform: raw inputs x (N, n_inputs) -> first-layer inputs (N, D').
+
+    x ─▶ standardize (x − μ) / s ─▶ φ ─▶ first layer
+
+Both steps are fixed: fitted once on the training split (μ, s from its rows;
+φ's parameters from its standardized rows and the config's seed), never
+trained, and saved with the model, so training, ``mlp eval``, ``mlp predict``
+and every later reader apply exactly the same map. Arrays that have been
+through it are called *prepared*; everything read from a file is *raw*.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from mlpcli.nn.features import FEATURES, BasisFunctions
+
+
+class Standardizer:
+    """x' = (x − μ) / s with μ, s the per-column mean and standard deviation of the training inputs.
+
+    A constant column gets s = 1 (it becomes all zeros instead of NaN).
+    """
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray) -> None:
+        self.mean, self.std = mean, std
+
+    @classmethod
+    def fit(cls, x: np.ndarray, rows: np.ndarray | None = None, chunk: int = 65536) -> Standardizer:
+        """Per-column mean and std of ``x[rows]`` (all rows by default).
+
+        Accumulated in float64 (a float32 mean over 10⁵ rows loses digits) and
+        over chunks of rows, so the training rows are never gathered into a
+        copy of the data.
+        """
+        rows = np.arange(len(x)) if rows is None else rows
+        total = np.zeros(x.shape[1])
+        for start in range(0, len(rows), chunk):
+            total += x[rows[start : start + chunk]].sum(axis=0, dtype=np.float64)
+        mean = total / len(rows)
+        sq = np.zeros(x.shape[1])
+        for start in range(0, len(rows), chunk):
+            d = x[rows[start : start + chunk]] - mean
+            sq += (d * d).sum(axis=0)
+        std = np.sqrt(sq / len(rows))
+        std[std == 0] = 1.0
+        return cls(mean.astype(x.dtype), std.astype(x.dtype))
+
+    def __call__(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        if not inplace:
+            return (x - self.mean) / self.std
+        x -= self.mean
+        x /= self.std
+        return x
+
+
+class InputTransform:
+    """Standardization (optional) followed by basis functions φ (optional).
+
+    Parameters
+    ----------
+    n_inputs : int
+        Columns of the raw inputs.
+    standardizer, basis :
+        The fitted steps, or None for a step the config leaves out.
+    """
+
+    def __init__(
+        self,
+        n_inputs: int,
+        standardizer: Standardizer | None = None,
+        basis: BasisFunctions | None = None,
+    ) -> None:
+        self.n_inputs, self.standardizer, self.basis = n_inputs, standardizer, basis
+
+    @property
+    def n_features(self) -> int:
+        """D', the width of the prepared inputs (the first layer's fan-in)."""
+        return self.basis.n_features(self.n_inputs) if self.basis else self.n_inputs
+
+    @classmethod
+    def fit(
+        cls,
+        x: np.ndarray,
+        rows: np.ndarray | None,
+        *,
+        standardize: bool,
+        basis: BasisFunctions | None,
+        rng: np.random.Generator,
+    ) -> InputTransform:
+        """Fit on the training rows ``x[rows]`` (all rows when None) of raw inputs (N, n_inputs).
+
+        μ and s come from those rows; φ is fitted on the same rows, standardized.
+        """
+        standardizer = Standardizer.fit(x, rows) if standardize else None
+        if basis is not None:
+            train = x if rows is None else x[rows]  # x[rows] is a copy: standardize it in place
+            if standardizer is not None:
+                train = standardizer(train, inplace=rows is not None)
+            basis.fit(train, rng)
+        return cls(x.shape[1], standardizer, basis)
+
+    def __call__(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """Raw (N, n_inputs) -> prepared (N, D'). ``inplace`` standardizes ``x`` itself
+        (for arrays the caller owns and reads no more as raw): no copy of a large dataset."""
+        if self.standardizer is not None:
+            x = self.standardizer(x, inplace=inplace)
+        if self.basis is not None:
+            x = self.basis(x)
+        return x
+
+    # -- saved with the model ---------------------------------------------------------
+    def tensors(self) -> dict[str, np.ndarray]:
+        """``input.mean``, ``input.std`` and ``features.*``, as the model file names them."""
+        out: dict[str, np.ndarray] = {}
+        if self.standardizer is not None:
+            out["input.mean"] = self.standardizer.mean
+            out["input.std"] = self.standardizer.std
+        if self.basis is not None:
+            out.update({f"features.{k}": v for k, v in self.basis.state().items()})
+        return out
+
+    @classmethod
+    def from_tensors(
+        cls, n_inputs: int, tensors: dict[str, np.ndarray], basis: dict[str, Any] | None
+    ) -> InputTransform:
+        """Rebuild from :meth:`tensors`; ``basis`` is the config's ``model.features`` section.
+
+        Raises ValueError (or KeyError, IndexError) when the tensors do not fit.
+        """
+        standardizer = None
+        if "input.mean" in tensors or "input.std" in tensors:
+            mean, std = tensors.get("input.mean"), tensors.get("input.std")
+            if mean is None or std is None or mean.shape != (n_inputs,) or std.shape != (n_inputs,):
+                raise ValueError(f"input.mean and input.std must both have shape ({n_inputs},)")
+            standardizer = Standardizer(mean, std)
+        phi = None
+        if basis is not None:
+            params = {k: v for k, v in basis.items() if k != "type"}
+            state = {
+                k[len("features.") :]: v for k, v in tensors.items() if k.startswith("features.")
+            }
+            phi = FEATURES[basis["type"]].from_state(state, **params)
+        return cls(n_inputs, standardizer, phi)

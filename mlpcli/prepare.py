@@ -1,0 +1,229 @@
+"""From a resolved config to an :class:`~mlpcli.experiment.Experiment`: data in, model built.
+
+The path of ``mlp train`` before its first step:
+
+1. read each configured source (a file through ``data/sources.py``, or a
+   generator with its own random stream);
+2. encode the training targets (class indices and the head's encoding, or
+   real values) and plan the held-out rows (test first, then validation);
+3. fit the model's input transform on the training rows (standardization,
+   then φ) and apply it to every split, in place where the arrays are ours;
+4. build the network and draw its initial weights.
+
+Bad data or a config that cannot fit the data is refused here, before any
+run directory exists.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from mlpcli import build
+from mlpcli.config import Config
+from mlpcli.data.dataset import Dataset
+from mlpcli.data.loaders import load_idx
+from mlpcli.data.sources import read_file
+from mlpcli.data.splits import SplitPlan, plan_splits
+from mlpcli.data.synthetic import GENERATORS, REGRESSION_GENERATORS, BadParameter
+from mlpcli.data.targets import encode_classes, regression_targets
+from mlpcli.errors import ConfigError, DataError
+from mlpcli.experiment import Experiment, Split, rng
+from mlpcli.nn.features import BasisFunctions
+from mlpcli.nn.heads import Head
+from mlpcli.nn.inputs import InputTransform
+
+#: Bytes a model's parameters (with gradients and momentum) or its φ(x) table may take.
+MAX_BYTES = 8 * 2**30
+
+
+def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
+    """Load and prepare the data and build an initialized model for ``config``.
+
+    ``dtype`` overrides the config's (gradient checks build in float64).
+    """
+    if dtype is not None:
+        config = config.model_copy(update={"dtype": np.dtype(dtype).name})
+    dtype, task, head = np.dtype(config.dtype), config.data.task, build.head(config)
+    train_data, bundled_test = load_source(config.data.train, "train", config)
+    if task == "classification" and train_data.y.ndim == 2 and train_data.y.shape[1] > 1:
+        raise DataError(f"{train_data.source}: classification takes one target column")
+    targets, labels, classes = encode(train_data, task, head, None, dtype)
+    plan = plan_for(config, train_data, labels if task == "classification" else None)
+    others = other_sources(config, train_data, bundled_test)
+
+    n_out = head.n_outputs(len(classes)) if task == "classification" else targets.shape[1]
+    inputs = fit_inputs(config, train_data, plan, n_out)
+    x_train = inputs(train_data.x, inplace=True)  # the loaded arrays are ours
+    splits = {
+        "train": Split("train", x_train, targets, labels, plan.train),
+        "validation": None
+        if plan.validation is None
+        else Split("validation", x_train, targets, labels, plan.validation),
+        "test": None if plan.test is None else Split("test", x_train, targets, labels, plan.test),
+    }
+    for role, data in others.items():
+        t, lab, _ = encode(data, task, head, classes, dtype)
+        if task == "regression" and t.shape[1] != targets.shape[1]:
+            raise DataError(
+                f"{data.source}: {t.shape[1]} target columns, but training has {targets.shape[1]}"
+            )
+        splits[role] = Split(role, inputs(data.x, inplace=True), t, lab)
+    check_batch_size(config, len(splits["train"]), train_data.source)
+
+    model = build.model(config, inputs, n_out)
+    model.reset_parameters(rng(config.seed, "init"))
+    return Experiment(
+        config=config,
+        task=task,
+        classes=classes,
+        feature_names=train_data.feature_names,
+        target_names=train_data.target_names,
+        model=model,
+        head=head,
+        regularizer=build.regularizer(config),
+        **splits,
+    )
+
+
+def load_source(source, role: str, config: Config) -> tuple[Dataset, Dataset | None]:
+    """Read one configured data source: (data, the test set an .npz bundles, or None)."""
+    dtype, d = np.dtype(config.dtype), config.data
+    if hasattr(source, "path"):
+        return read_file(source.path, dtype=dtype, target=d.target, features=d.features,
+                         role=f"data.{role}")  # fmt: skip
+    if d.target is not None or d.features is not None:
+        key = "target" if d.target is not None else "features"
+        raise ConfigError(f"data.{key}: names CSV columns, but data.{role} is not a CSV file")
+    if hasattr(source, "images"):
+        return load_idx(source.images, source.labels, dtype=dtype), None
+    params = source.model_dump(exclude={"generator"})
+    try:
+        x, y = GENERATORS[source.generator](rng(config.seed, role), **params)
+    except BadParameter as e:
+        raise ConfigError(f"data.{role}.{e.param}: {e}") from None
+    names = [f"x{i + 1}" for i in range(x.shape[1])]
+    target = ["y"] if source.generator in REGRESSION_GENERATORS else ["label"]
+    return Dataset(x.astype(dtype), y, names, target, f"generator:{source.generator}"), None
+
+
+def encode(
+    data: Dataset, task: str, head: Head, classes: np.ndarray | None, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray | None]:
+    """(targets for the loss, labels for metrics, classes) of one dataset.
+
+    ``classes=None`` learns the classes from ``data`` (the training set).
+    """
+    if task == "regression":
+        values = regression_targets(data, dtype)
+        return values, values, None
+    indices, classes = encode_classes(data, classes)
+    return head.encode(indices, len(classes), dtype), indices, classes
+
+
+def plan_for(config: Config, data: Dataset, strata: np.ndarray | None) -> SplitPlan:
+    """The held-out rows of the training source, reproducible from the seed alone."""
+    return plan_splits(
+        len(data),
+        test_split=config.data.test_split,
+        validation_split=config.data.validation_split,
+        test_rng=rng(config.seed, "test_split"),
+        validation_rng=rng(config.seed, "split"),
+        strata=strata,
+        source=data.source,
+    )
+
+
+def other_sources(
+    config: Config, train: Dataset, bundled_test: Dataset | None
+) -> dict[str, Dataset]:
+    """The validation and test sets given as sources of their own, by role.
+
+    An .npz's own x_test/y_test is the test set unless the config names another.
+    """
+    out = {}
+    if bundled_test is not None and config.data.test_split is None:
+        out["test"] = bundled_test
+    for role in ("validation", "test"):
+        source = getattr(config.data, role)
+        if source is not None:
+            out[role], _ = load_source(source, role, config)
+    for data in out.values():
+        data.check_width(train.x.shape[1])
+    return out
+
+
+def fit_inputs(config: Config, data: Dataset, plan: SplitPlan, n_out: int) -> InputTransform:
+    """The input transform fitted on the training rows, after checking what it will cost."""
+    try:
+        basis = build.basis(config)
+    except ValueError as e:
+        raise ConfigError(f"model.features: {e}") from None
+    check_size(config, len(data), data.x.shape[1], basis, n_out)
+    try:
+        return InputTransform.fit(
+            data.x,
+            plan.train,
+            standardize=config.data.standardize,
+            basis=basis,
+            rng=rng(config.seed, "features"),
+        )
+    except ValueError as e:
+        raise ConfigError(f"model.features: {e}") from None
+
+
+def check_size(
+    config: Config, n_rows: int, width: int, basis: BasisFunctions | None, n_out: int
+) -> None:
+    """Refuse, naming the field, a network or feature table far too large to allocate."""
+    itemsize = np.dtype(config.dtype).itemsize
+    if basis is not None:
+        width = basis.n_features(width)
+        table = width * n_rows * itemsize
+        if table > MAX_BYTES:
+            raise ConfigError(
+                f"model.features: {width:,} features per row would take {table / 2**30:.0f} GiB "
+                "for the training set; lower the degree or the number of features"
+            )
+    sizes = [width, *config.model.hidden, n_out]
+    n_params = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    if 3 * n_params * itemsize > MAX_BYTES:  # weights, gradients, momentum
+        raise ConfigError(
+            f"model.hidden: {n_params:,} parameters would take "
+            f"{3 * n_params * itemsize / 2**30:.0f} GiB to train"
+        )
+
+
+def check_batch_size(config: Config, n_train: int, source: str) -> None:
+    batch = config.train.batch
+    if batch.mode == "minibatch" and batch.size > n_train:
+        raise DataError(
+            f"{source}: the training split has {n_train} rows, "
+            f"fewer than train.batch.size ({batch.size})"
+        )
+
+
+def held_out_data(config: Config) -> Dataset:
+    """What ``mlp eval`` reads by default: the test set, else the validation set, raw.
+
+    Either may be a split of the training source, recomputed from the seed.
+    """
+    d = config.data
+    if d.test is not None:
+        return load_source(d.test, "test", config)[0]
+    train, bundled_test = load_source(d.train, "train", config)
+    if bundled_test is not None and d.test_split is None:
+        return bundled_test
+    if d.test_split is None and d.validation is not None:
+        return load_source(d.validation, "validation", config)[0]
+    if d.test_split is None and d.validation_split is None:
+        raise DataError("the run has no test or validation data to evaluate on; pass --data PATH")
+    strata = encode_classes(train)[0] if d.task == "classification" else None
+    plan = plan_for(config, train, strata)
+    name, rows = ("test", plan.test) if plan.test is not None else ("validation", plan.validation)
+    return Dataset(
+        train.x[rows],
+        train.y[rows],
+        train.feature_names,
+        train.target_names,
+        f"{train.source} ({name} split)",
+    )
