@@ -5,7 +5,7 @@ For an entry w_i of a parameter tensor,
     numeric_i = (E(w + ε e_i) − E(w − ε e_i)) / (2ε)
 
 which is exact to O(ε²) for a smooth E. An entry passes when
-|analytic − numeric| ≤ atol + rtol·|numeric| (DESIGN §6: ε = 1e-6,
+|analytic − numeric| ≤ atol + rtol·|numeric| (docs/design.md, "Testing": ε = 1e-6,
 atol = 1e-5, rtol = 1e-3). Large tensors are checked on a random subset of
 their entries; the report says how many were checked.
 

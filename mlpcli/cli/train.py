@@ -56,53 +56,47 @@ def train(
     """
     with reported_errors(debug, json_):
         from mlpcli.cli.render import TrainingDisplay
-        from mlpcli.config import load_config
-        from mlpcli.runs import train_new, train_resume
 
         display = TrainingDisplay(console(quiet))
         with StopFlag() as stop:
             try:
-                if resume is not None:
-                    if out is not None or init_from is not None or force:
-                        raise ConfigError(
-                            "--resume continues a run in place: drop --out, --init-from and --force"
-                        )
-                    result = train_resume(
-                        resume,
-                        set_ or [],
-                        config,
-                        on_start=display.start,
-                        on_epoch=display.epoch,
-                        should_stop=stop,
-                    )
-                else:
-                    if config is None:
-                        raise ConfigError("missing CONFIG: mlp train CONFIG (or --resume RUN_DIR)")
-                    cfg = load_config(config, set_ or [])
-                    result = train_new(
-                        cfg,
-                        config.stem,
-                        out=out,
-                        force=force,
-                        init=init_from,
-                        on_start=display.start,
-                        on_epoch=display.epoch,
-                        should_stop=stop,
-                    )
+                result = _run(config, set_ or [], out, force, init_from, resume, display, stop)
             finally:
                 display.stop()
-        display.finish(result)
-        document = {"run_dir": str(result.run.path), **result.summary}
-        reason = result.state.stop_reason
-        if reason == "diverged":
-            display.console.print(Text("error: ", style="bold red") + Text(result.error))
-        elif reason == "interrupted":
-            display.console.print(
-                f"interrupted: state saved; continue with  mlp train --resume {result.run.path}"
+        _finish(result, display, stop.exit_code, json_)
+
+
+def _run(config, overrides, out, force, init_from, resume, display, stop):
+    """Start a new run or resume one, reporting to ``display``; returns the RunResult."""
+    from mlpcli.config import load_config
+    from mlpcli.runs import train_new, train_resume
+
+    hooks = {"on_start": display.start, "on_epoch": display.epoch, "should_stop": stop}
+    if resume is not None:
+        if out is not None or init_from is not None or force:
+            raise ConfigError(
+                "--resume continues a run in place: drop --out, --init-from and --force"
             )
-        if json_:
-            emit_json(document)
-        if reason == "diverged":
-            raise typer.Exit(3)
-        if reason == "interrupted":
-            raise typer.Exit(stop.exit_code)
+        return train_resume(resume, overrides, config, **hooks)
+    if config is None:
+        raise ConfigError("missing CONFIG: mlp train CONFIG (or --resume RUN_DIR)")
+    cfg = load_config(config, overrides)
+    return train_new(cfg, config.stem, out=out, force=force, init=init_from, **hooks)
+
+
+def _finish(result, display, interrupted_code: int, json_: bool) -> None:
+    """The result table, the stop's message, the JSON document and the exit code."""
+    display.finish(result)
+    reason = result.state.stop_reason
+    if reason == "diverged":
+        display.console.print(Text("error: ", style="bold red") + Text(result.error))
+    elif reason == "interrupted":
+        display.console.print(
+            f"interrupted: state saved; continue with  mlp train --resume {result.run.path}"
+        )
+    if json_:
+        emit_json({"run_dir": str(result.run.path), **result.summary})
+    if reason == "diverged":
+        raise typer.Exit(3)
+    if reason == "interrupted":
+        raise typer.Exit(interrupted_code)
