@@ -14,7 +14,7 @@ import numpy as np
 
 from mlpcli.config import Config
 from mlpcli.config.resolve import regularizer_lambdas
-from mlpcli.data.batching import BatchSchedule
+from mlpcli.data.batching import BatchSchedule, Growth
 from mlpcli.engine import Node
 from mlpcli.nn.features import FEATURES, BasisFunctions
 from mlpcli.nn.heads import HEADS, Head
@@ -22,7 +22,7 @@ from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.model import MLP
 from mlpcli.nn.regularizers import Regularizer
 from mlpcli.nn.regularizers import regularizer as make_regularizer
-from mlpcli.optim import SGD
+from mlpcli.optim import OPTIMIZERS, Optimizer
 from mlpcli.optim.schedules import SCHEDULES, Schedule
 
 
@@ -66,17 +66,11 @@ def schedule(config: Config) -> Schedule:
 
 def batches(config: Config, n_train: int) -> BatchSchedule:
     b = config.train.batch
-    growth = b.growth
-    return BatchSchedule(
-        mode=b.mode,
-        n=n_train,
-        size=b.size,
-        growth_factor=growth.factor if growth else None,
-        growth_every=growth.every if growth else None,
-        growth_max=growth.max if growth else None,
-    )
+    growth = None if b.growth is None else Growth(**b.growth.model_dump())
+    return BatchSchedule(mode=b.mode, n=n_train, size=b.size, growth=growth)
 
 
-def optimizer(config: Config, params: Sequence[Node], lr: float) -> SGD:
-    opt = config.train.optimizer
-    return SGD(params, lr=lr, momentum=opt.momentum, nesterov=opt.nesterov)
+def optimizer(config: Config, params: Sequence[Node], lr: float) -> Optimizer:
+    """The optimizer of ``train.optimizer`` over ``params``, starting at rate ``lr``."""
+    spec = config.train.optimizer
+    return OPTIMIZERS[spec.name](params, lr, **spec.model_dump(exclude={"name"}))

@@ -8,10 +8,18 @@ from conftest import MOONS
 from pydantic_core import PydanticUndefined
 
 from mlpcli.config import load_config, to_yaml
-from mlpcli.config.schema import FEATURE_MODELS, GENERATOR_MODELS, LR_MODELS
+from mlpcli.config.schema import (
+    FEATURE_MODELS,
+    GENERATOR_MODELS,
+    LR_MODELS,
+    OPTIMIZER_MODELS,
+    GrowthConfig,
+)
+from mlpcli.data.batching import Growth
 from mlpcli.data.synthetic import GENERATORS
 from mlpcli.errors import ConfigError
 from mlpcli.nn.features import FEATURES
+from mlpcli.optim import OPTIMIZERS
 from mlpcli.optim.schedules import SCHEDULES
 
 FULL = """\
@@ -211,8 +219,10 @@ def test_config_file_problems(write, mlp, tmp_path):
         (LR_MODELS, SCHEDULES, "schedule", {"constant": {"unit"}}),
         (FEATURE_MODELS, FEATURES, "type", {}),
         (GENERATOR_MODELS, GENERATORS, "generator", {}),
+        (OPTIMIZER_MODELS, OPTIMIZERS, "name", {}),
+        ({"growth": GrowthConfig}, {"growth": Growth}, None, {}),
     ],
-    ids=["lr", "features", "generators"],
+    ids=["lr", "features", "generators", "optimizers", "growth"],
 )
 def test_config_sections_mirror_the_constructors_they_feed(models, registry, tag, skip):
     assert set(models) == set(registry)
@@ -220,11 +230,12 @@ def test_config_sections_mirror_the_constructors_they_feed(models, registry, tag
         params = {
             p.name: p.default
             for p in inspect.signature(registry[name]).parameters.values()
-            if p.name != "rng" and p.name not in skip.get(name, set())
+            if p.name not in {"rng", "params", "lr"} | skip.get(name, set())
         }
         fields = {k: f.default for k, f in model.model_fields.items() if k != tag}
+        if tag is not None:
+            assert model.model_fields[tag].annotation.__args__ == (name,)
         assert fields.keys() == params.keys(), name
         for key, default in params.items():
             expected = PydanticUndefined if default is inspect.Parameter.empty else default
             assert fields[key] == expected, f"{name}.{key}"
-        assert model.model_fields[tag].annotation.__args__ == (name,)

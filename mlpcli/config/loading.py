@@ -367,7 +367,7 @@ def validate(data: dict, source: str, lines: dict[Path_, int]) -> Config:
         shown, _ = locate(loc)
         if err["type"] in ("union_tag_invalid", "union_tag_not_found"):
             # name the key that picks the branch: train.lr.schedule, data.train.generator
-            shown = (*shown, err["ctx"]["discriminator"].strip("'"))
+            shown = (*shown, err["ctx"]["discriminator"].strip("'").removesuffix("()"))
         problems.add(shown, _describe(err, loc))
     problems.raise_if_any()
     raise AssertionError("unreachable: pydantic reported an error")

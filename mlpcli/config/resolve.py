@@ -7,6 +7,7 @@ file: reloading it gives the same run, from any working directory.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 from pathlib import Path
 from typing import Any
@@ -15,11 +16,13 @@ import yaml
 
 from mlpcli.config.loading import Problems
 from mlpcli.config.schema import Config
+from mlpcli.data.batching import DEFAULT_BATCH_SIZE
 from mlpcli.nn.heads import HEADS
+from mlpcli.nn.layers import INITIALIZERS
 from mlpcli.nn.regularizers import REGULARIZERS
 
-DEFAULT_BATCH_SIZE = 32
-DEFAULT_NORMAL_STD = 0.01
+#: The std of ``init: normal`` when the config gives none: the initializer's own default.
+DEFAULT_NORMAL_STD = inspect.signature(INITIALIZERS["normal"]).parameters["std"].default
 
 
 def task_of(config: Config) -> str:

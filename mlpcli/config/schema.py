@@ -57,13 +57,14 @@ from pydantic import (
     create_model,
 )
 
-from mlpcli.data.batching import BATCH_MODES
+from mlpcli.data.batching import BATCH_MODES, Growth
 from mlpcli.data.synthetic import GENERATORS
 from mlpcli.nn.activations import ACTIVATIONS
 from mlpcli.nn.features import FEATURES
 from mlpcli.nn.heads import HEADS
 from mlpcli.nn.layers import INITIALIZERS
 from mlpcli.nn.regularizers import REGULARIZERS
+from mlpcli.optim import OPTIMIZERS
 from mlpcli.optim.schedules import SCHEDULES
 
 
@@ -95,22 +96,26 @@ def value_or_section(value: Any, section: Any) -> Any:
 
 
 def section(
-    tag_key: str,
-    tag: str,
     fn: Any,
+    *,
+    tag: tuple[str, str] | None = None,
+    tag_optional: bool = False,
     bounds: dict[str, Any] | None = None,
     skip: tuple[str, ...] = (),
 ) -> type[Strict]:
-    """A config section whose keys are ``fn``'s keyword parameters, tagged ``tag_key: tag``.
+    """A config section whose keys are ``fn``'s keyword parameters.
 
     Names, types and defaults are read from the signature of ``fn`` (a
     function, a class or a dataclass), so a parameter documented there is a
-    key the config accepts, with the same default. ``bounds`` maps a
-    parameter to pydantic ``Field`` constraints; ``skip`` leaves parameters
-    out (a generator's ``rng``).
+    key the config accepts, with the same default. ``tag`` = (key, value)
+    adds the key that picks this section in a union (``schedule: step``),
+    which may be left out when ``tag_optional``; ``bounds`` maps a parameter to pydantic ``Field`` constraints; ``skip``
+    leaves parameters out (a generator's ``rng``, an optimizer's ``params``).
     """
     hints = get_type_hints(fn if is_dataclass(fn) or not isinstance(fn, type) else fn.__init__)
-    fields: dict[str, Any] = {tag_key: (Literal[tag], ...)}
+    fields: dict[str, Any] = {}
+    if tag is not None:
+        fields[tag[0]] = (Literal[tag[1]], tag[1] if tag_optional else ...)
     for param in inspect.signature(fn).parameters.values():
         if param.name in skip:
             continue
@@ -119,14 +124,23 @@ def section(
             tp = Annotated[tp, bounds[param.name]]
         default = ... if param.default is inspect.Parameter.empty else param.default
         fields[param.name] = (tp, default)
-    return create_model(f"{tag.title().replace('_', '')}{tag_key.title()}", __base__=Strict,
-                        **fields)  # fmt: skip
+    name = getattr(fn, "__name__", "Section") + ("" if tag is None else tag[0].title())
+    return create_model(name, __base__=Strict, **fields)
 
 
-def tagged_union(tag_key: str, models: dict[str, type[Strict]]) -> Any:
-    """The models as one union, picked by the value of ``tag_key``."""
+def tagged_union(tag_key: str, models: dict[str, type[Strict]], default: str | None = None) -> Any:
+    """The models as one union, picked by the value of ``tag_key`` (``default`` when absent)."""
     members = tuple(Annotated[m, Tag(name)] for name, m in models.items())
-    return Annotated[Union[members], Field(discriminator=tag_key)]  # noqa: UP007
+    if default is None:
+        return Annotated[Union[members], Field(discriminator=tag_key)]  # noqa: UP007
+
+    def pick(value: Any) -> str | None:
+        if isinstance(value, dict):
+            return value.get(tag_key, default)
+        return getattr(value, tag_key, default)
+
+    pick.__name__ = tag_key  # pydantic names the discriminator in errors by this
+    return Annotated[Union[members], Discriminator(pick)]  # noqa: UP007
 
 
 ActivationName = _names(ACTIVATIONS)
@@ -152,7 +166,7 @@ class IdxSource(Strict):
 
 
 GENERATOR_MODELS = {
-    name: section("generator", name, fn, skip=("rng",)) for name, fn in GENERATORS.items()
+    name: section(fn, tag=("generator", name), skip=("rng",)) for name, fn in GENERATORS.items()
 }
 GeneratorSource = tagged_union("generator", GENERATOR_MODELS)
 
@@ -204,7 +218,7 @@ class DataConfig(Strict):
 
 class InitConfig(Strict):
     name: InitName = "he"
-    std: Annotated[float, Field(gt=0)] | None = None  # for normal only (default 0.01)
+    std: Annotated[float, Field(gt=0)] | None = None  # for normal only (its default std)
 
 
 FEATURE_BOUNDS: dict[str, dict[str, Any]] = {
@@ -213,7 +227,8 @@ FEATURE_BOUNDS: dict[str, dict[str, Any]] = {
     "fourier": {"n_frequencies": Field(ge=1), "scale": Field(gt=0)},
 }
 FEATURE_MODELS = {
-    name: section("type", name, cls, FEATURE_BOUNDS.get(name)) for name, cls in FEATURES.items()
+    name: section(cls, tag=("type", name), bounds=FEATURE_BOUNDS.get(name))
+    for name, cls in FEATURES.items()
 }
 FeaturesConfig = tagged_union("type", FEATURE_MODELS)
 
@@ -242,15 +257,14 @@ class RegularizerConfig(Strict):
 # -- training -----------------------------------------------------------------
 
 
-class GrowthConfig(Strict):
-    factor: Annotated[float, Field(gt=1)] = 2.0  # multiply the batch size by this...
-    every: PositiveInt = 5  # ...every this many epochs...
-    max: PositiveInt | None = None  # ...up to this size (default: the training set)
+GrowthConfig = section(
+    Growth, bounds={"factor": Field(gt=1), "every": Field(ge=1), "max": Field(ge=1)}
+)
 
 
 class BatchConfig(Strict):
     mode: Literal[BATCH_MODES] = "minibatch"
-    size: PositiveInt | None = None  # minibatch only (default 32)
+    size: PositiveInt | None = None  # minibatch only (default DEFAULT_BATCH_SIZE)
     growth: GrowthConfig | None = None  # minibatch only
 
 
@@ -265,16 +279,26 @@ LR_BOUNDS: dict[str, dict[str, Any]] = {
 }
 LR_MODELS = {
     # a constant rate has no position to count: no unit
-    name: section("schedule", name, cls, LR_BOUNDS[name], skip=("unit",) * (name == "constant"))
+    name: section(
+        cls, tag=("schedule", name), bounds=LR_BOUNDS[name], skip=("unit",) * (name == "constant")
+    )
     for name, cls in SCHEDULES.items()
 }
 LRConfig = tagged_union("schedule", LR_MODELS)
 
 
-class OptimizerConfig(Strict):
-    name: Literal["sgd"] = "sgd"
-    momentum: Annotated[float, Field(ge=0, lt=1)] = 0.0
-    nesterov: bool = False
+OPTIMIZER_BOUNDS: dict[str, dict[str, Any]] = {"sgd": {"momentum": Field(ge=0, lt=1)}}
+OPTIMIZER_MODELS = {
+    name: section(
+        cls,
+        tag=("name", name),
+        tag_optional=name == "sgd",
+        bounds=OPTIMIZER_BOUNDS.get(name),
+        skip=("params", "lr"),
+    )
+    for name, cls in OPTIMIZERS.items()
+}
+OptimizerConfig = tagged_union("name", OPTIMIZER_MODELS, default="sgd")
 
 
 class EarlyStoppingConfig(Strict):
@@ -288,7 +312,7 @@ class TrainConfig(Strict):
     epochs: PositiveInt = 100
     batch: BatchConfig = BatchConfig()
     lr: value_or_section(PositiveFloat, LRConfig) = 0.1
-    optimizer: OptimizerConfig = OptimizerConfig()
+    optimizer: OptimizerConfig = OPTIMIZER_MODELS["sgd"]()
     shuffle: bool = True
     early_stopping: EarlyStoppingConfig | None = None
     checkpoint_seconds: NonNegative = 2.0  # save at most this often (0: after every epoch)

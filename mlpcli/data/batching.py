@@ -20,6 +20,18 @@ import numpy as np
 
 BATCH_MODES = ("batch", "stochastic", "minibatch")
 
+#: Examples per step of a minibatch when the config gives no size.
+DEFAULT_BATCH_SIZE = 32
+
+
+@dataclass(frozen=True)
+class Growth:
+    """A growing minibatch; the fields are the config's ``train.batch.growth`` keys."""
+
+    factor: float = 2.0  # multiply the batch size by this...
+    every: int = 5  # ...every this many epochs...
+    max: int | None = None  # ...up to this size (default: the training set)
+
 
 @dataclass(frozen=True)
 class BatchSchedule:
@@ -28,9 +40,7 @@ class BatchSchedule:
     mode: str
     n: int
     size: int | None = None
-    growth_factor: float | None = None
-    growth_every: int | None = None
-    growth_max: int | None = None
+    growth: Growth | None = None
 
     def size_at(self, epoch: int) -> int:
         if self.mode == "batch":
@@ -38,9 +48,10 @@ class BatchSchedule:
         if self.mode == "stochastic":
             return 1
         size = self.size
-        if self.growth_factor:
-            size = int(size * self.growth_factor ** (epoch // self.growth_every))
-            size = min(size, self.growth_max or self.n)
+        if self.growth is not None:
+            g = self.growth
+            size = int(size * g.factor ** (epoch // g.every))
+            size = min(size, g.max or self.n)
         return max(1, min(size, self.n))
 
 

@@ -5,21 +5,20 @@ Momentum (μ > 0):   v ← μ v + g;   w ← w − η v
 Nesterov:           v ← μ v + g;   w ← w − η (g + μ v)
 
 the same update rules as ``torch.optim.SGD`` (dampening 0), so the two give
-the same trajectories from the same start. The optimizer sees only
-parameters and their gradients; bad settings are refused when it is built.
+the same trajectories from the same start.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 
 import numpy as np
 
 from mlpcli.engine import Node
+from mlpcli.optim.optimizer import Optimizer
 
 
-class SGD:
+class SGD(Optimizer):
     """SGD over a fixed list of parameter nodes.
 
     Parameters
@@ -37,19 +36,13 @@ class SGD:
     def __init__(
         self, params: Sequence[Node], lr: float, momentum: float = 0.0, nesterov: bool = False
     ) -> None:
-        if not (math.isfinite(lr) and lr > 0):
-            raise ValueError(f"learning rate must be a finite number > 0, got {lr}")
+        super().__init__(params, lr)
         if not 0.0 <= momentum < 1.0:
             raise ValueError(f"momentum must be in [0, 1), got {momentum}")
         if nesterov and momentum == 0:
             raise ValueError("nesterov momentum needs momentum > 0")
-        self.params = list(params)
-        self.lr, self.momentum, self.nesterov = lr, momentum, nesterov
+        self.momentum, self.nesterov = momentum, nesterov
         self.velocity = [np.zeros_like(p.value) for p in self.params] if momentum else []
-
-    def zero_grad(self) -> None:
-        for p in self.params:
-            p.grad = None
 
     def step(self, lr: float | None = None) -> None:
         """Apply one update with the gradients currently held by the parameters."""
@@ -73,7 +66,3 @@ class SGD:
     def state(self) -> dict[str, np.ndarray]:
         """Buffers needed to resume exactly: one velocity per parameter."""
         return {f"velocity.{i}": v for i, v in enumerate(self.velocity)}
-
-    def load_state(self, state: dict[str, np.ndarray]) -> None:
-        for i, v in enumerate(self.velocity):
-            v[...] = state[f"velocity.{i}"]
