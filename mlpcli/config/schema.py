@@ -109,8 +109,9 @@ def section(
     function, a class or a dataclass), so a parameter documented there is a
     key the config accepts, with the same default. ``tag`` = (key, value)
     adds the key that picks this section in a union (``schedule: step``),
-    which may be left out when ``tag_optional``; ``bounds`` maps a parameter to pydantic ``Field`` constraints; ``skip``
-    leaves parameters out (a generator's ``rng``, an optimizer's ``params``).
+    which may be left out when ``tag_optional``; ``bounds`` maps a parameter
+    to pydantic ``Field`` constraints; ``skip`` leaves parameters out (a
+    generator's ``rng``, an optimizer's ``params``).
     """
     hints = get_type_hints(fn if is_dataclass(fn) or not isinstance(fn, type) else fn.__init__)
     fields: dict[str, Any] = {}
