@@ -29,3 +29,7 @@ class DivergedError(MlpError):
     """Training produced a non-finite loss or parameter."""
 
     exit_code = 3
+
+
+class UsageError(MlpError):
+    """A command-line argument cannot be used as given (an --out that would destroy an input)."""

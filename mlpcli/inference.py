@@ -11,49 +11,65 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpcli.config import load_config
 from mlpcli.data.dataset import Dataset
 from mlpcli.data.loaders import csv_columns
 from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.targets import encode_classes, regression_targets
-from mlpcli.errors import DataError
+from mlpcli.errors import DataError, UsageError
 from mlpcli.files.model import SavedModel
 from mlpcli.metrics import classification_report, data_loss, regression_report
 from mlpcli.nn.heads import HEADS
 from mlpcli.prepare import held_out_data
 
+#: Output entries (rows × classes) per forward pass: memory stays bounded however many
+#: rows and classes there are.
+CHUNK_ENTRIES = 2**21
 
-def outputs(saved: SavedModel, data: Dataset) -> np.ndarray:
-    """The network's outputs (N, K) on the raw inputs of ``data``."""
-    return saved.model.outputs(data.x, raw=True)
+
+def outputs(saved: SavedModel, x: np.ndarray) -> np.ndarray:
+    """The network's outputs (N, K) on raw inputs ``x``."""
+    return saved.model.outputs(x, raw=True)
 
 
 def report(saved: SavedModel, data: Dataset) -> dict:
-    """``mlp eval``'s report: n, the data loss, and the task's metrics on ``data``."""
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model reports inf, quietly
-        config, model = saved.config, saved.model
-        head = HEADS[config.loss]()
-        y = outputs(saved, data)
-        out: dict = {"data": data.source, "n": len(data)}
-        if config.data.task == "classification":
-            indices, classes = encode_classes(data, saved.classes)
-            out["loss"] = data_loss(head, y, head.encode(indices, len(classes), model.dtype))
-            out.update(classification_report(head.predict(y), indices, classes))
-            return out
+    """``mlp eval``'s report: n, the data loss, and the task's metrics on ``data``.
+
+    Outputs are computed a chunk of rows at a time and reduced at once (loss
+    sum, predicted classes), so memory does not grow with N × K.
+    """
+    config, model = saved.config, saved.model
+    head = HEADS[config.loss]()
+    out: dict = {"data": data.source, "n": len(data)}
+    if config.data.task == "classification":
+        indices, classes = encode_classes(data, saved.classes)
+        targets = head.encode(indices, len(classes), model.dtype)
+    else:
         targets = regression_targets(data, model.dtype)
         if targets.shape[1] != model.n_outputs:
             raise DataError(
                 f"{data.source}: {targets.shape[1]} target columns, but the model has "
                 f"{model.n_outputs} outputs"
             )
-        out["loss"] = data_loss(head, y, targets)
-        out.update(regression_report(y, targets))
-        return out
+    loss_sum, kept = 0.0, []
+    rows = max(1, CHUNK_ENTRIES // model.n_outputs)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model reports inf, quietly
+        for a in range(0, len(data), rows):
+            y = outputs(saved, data.x[a : a + rows])
+            loss_sum += data_loss(head, y, targets[a : a + rows]) * len(y)
+            kept.append(head.predict(y) if config.data.task == "classification" else y)
+    out["loss"] = loss_sum / len(data)
+    if config.data.task == "classification":
+        out.update(classification_report(np.concatenate(kept), indices, classes))
+    else:
+        out.update(regression_report(np.concatenate(kept), targets))
+    return out
 
 
 def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]]:
     """(header, rows) of ``mlp predict``: the class and its probabilities, or the values."""
     head = HEADS[saved.config.loss]()
-    y = outputs(saved, data)
+    y = outputs(saved, data.x)
     if saved.config.data.task == "regression":
         return list(saved.target_names), y.tolist()
     classes = saved.classes
@@ -66,10 +82,17 @@ def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]
 
 
 def dataset_for(
-    saved: SavedModel, path: Path | None, *, targets: bool, labels: Path | None = None
+    saved: SavedModel,
+    path: Path | None,
+    *,
+    targets: bool,
+    labels: Path | None = None,
+    run: Path | None = None,
 ) -> Dataset:
     """The data a command uses a model on: ``path`` (``--data``), or by default the
-    run's own held-out data (its test set, else its validation set).
+    held-out data of the run directory ``run`` (its test set, else its validation set),
+    as its ``config.yaml`` names them. A model file's own metadata never decides which
+    files are opened: a crafted one could name any file on the machine.
 
     CSV columns are matched by the training column names; a CSV whose
     other columns are exactly as many as the model's inputs is read by
@@ -77,7 +100,10 @@ def dataset_for(
     IDX images need their ``labels`` file to be evaluated.
     """
     if path is None:
-        return held_out_data(saved.config)
+        config_file = None if run is None else Path(run) / "config.yaml"
+        if config_file is None or not config_file.is_file():
+            raise UsageError(f"{run}: a model file alone names no data to use; pass --data PATH")
+        return held_out_data(load_config(config_file))
     path = Path(path)
     target = features = None
     if labels is None and detect_format(path) == "csv":

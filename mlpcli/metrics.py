@@ -47,27 +47,51 @@ def metric(task: str, head: Head, outputs: np.ndarray, labels: np.ndarray) -> fl
     return mse(outputs, labels)
 
 
+#: Up to this many classes the report carries the dense K×K confusion matrix; beyond,
+#: only its non-zero entries (a dense 10 000-class matrix would be 800 MB).
+DENSE_CONFUSION = 64
+
+
+def confusion_pairs(predicted: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
+    """(M, 3) rows (true class, predicted class, count) of the non-zero confusion entries.
+
+    O(N log N) time and O(M) memory, whatever the number of classes.
+    """
+    codes, counts = np.unique(labels.astype(np.int64) * n_classes + predicted, return_counts=True)
+    return np.stack([codes // n_classes, codes % n_classes, counts], axis=1)
+
+
 def confusion_matrix(predicted: np.ndarray, labels: np.ndarray, n_classes: int) -> np.ndarray:
     """(K, K) counts: entry [i, j] is the number of class-i examples predicted as j."""
-    return np.bincount(labels * n_classes + predicted, minlength=n_classes * n_classes).reshape(
-        n_classes, n_classes
-    )
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    pairs = confusion_pairs(predicted, labels, n_classes)
+    cm[pairs[:, 0], pairs[:, 1]] = pairs[:, 2]
+    return cm
 
 
 def classification_report(predicted: np.ndarray, labels: np.ndarray, classes: np.ndarray) -> dict:
-    """Accuracy, per-class precision/recall/F1/support, and the confusion matrix.
+    """Accuracy, per-class and macro-averaged precision/recall/F1, support, and the confusion
+    matrix (dense up to :data:`DENSE_CONFUSION` classes, else ``confusion_pairs``).
 
     A class never predicted has precision 0 (scikit-learn's ``zero_division=0``).
+    Time and memory grow with N and K, never with K².
     """
-    cm = confusion_matrix(predicted, labels, len(classes))
-    tp = np.diag(cm).astype(np.float64)
-    predicted_count, support = cm.sum(axis=0), cm.sum(axis=1)
+    k = len(classes)
+    hits = labels == predicted
+    tp = np.bincount(labels[hits], minlength=k).astype(np.float64)
+    predicted_count = np.bincount(predicted, minlength=k)
+    support = np.bincount(labels, minlength=k)
     precision = np.divide(tp, predicted_count, out=np.zeros_like(tp), where=predicted_count > 0)
     recall = np.divide(tp, support, out=np.zeros_like(tp), where=support > 0)
     denom = precision + recall
     f1 = np.divide(2 * precision * recall, denom, out=np.zeros_like(tp), where=denom > 0)
-    return {
+    report = {
         "accuracy": accuracy(predicted, labels),
+        "macro": {
+            "precision": float(precision.mean()),
+            "recall": float(recall.mean()),
+            "f1": float(f1.mean()),
+        },
         "per_class": [
             {
                 "class": c.item(),
@@ -78,8 +102,12 @@ def classification_report(predicted: np.ndarray, labels: np.ndarray, classes: np
             }
             for c, p, r, f, s in zip(classes, precision, recall, f1, support)
         ],
-        "confusion_matrix": cm.tolist(),
     }
+    if k <= DENSE_CONFUSION:
+        report["confusion_matrix"] = confusion_matrix(predicted, labels, k).tolist()
+    else:
+        report["confusion_pairs"] = confusion_pairs(predicted, labels, k).tolist()
+    return report
 
 
 def regression_report(outputs: np.ndarray, targets: np.ndarray) -> dict:

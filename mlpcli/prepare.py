@@ -53,7 +53,7 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
 
     n_out = head.n_outputs(len(classes)) if task == "classification" else targets.shape[1]
     inputs = fit_inputs(config, train_data, plan, n_out)
-    x_train = inputs(train_data.x, inplace=True)  # the loaded arrays are ours
+    x_train = prepared(inputs, train_data)
     splits = {
         "train": Split("train", x_train, targets, labels, plan.train),
         "validation": None
@@ -67,7 +67,7 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
             raise DataError(
                 f"{data.source}: {t.shape[1]} target columns, but training has {targets.shape[1]}"
             )
-        splits[role] = Split(role, inputs(data.x, inplace=True), t, lab)
+        splits[role] = Split(role, prepared(inputs, data), t, lab)
     check_batch_size(config, len(splits["train"]), train_data.source)
 
     model = build.model(config, inputs, n_out)
@@ -98,9 +98,15 @@ def load_source(source, role: str, config: Config) -> tuple[Dataset, Dataset | N
         return load_idx(source.images, source.labels, dtype=dtype), None
     params = source.model_dump(exclude={"generator"})
     try:
-        x, y = GENERATORS[source.generator](rng(config.seed, role), **params)
+        with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
+            x, y = GENERATORS[source.generator](rng(config.seed, role), **params)
     except BadParameter as e:
         raise ConfigError(f"data.{role}.{e.param}: {e}") from None
+    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+        raise ConfigError(
+            f"data.{role}: generator {source.generator} produced values that are not finite "
+            f"with these parameters ({', '.join(f'{k}={v}' for k, v in params.items())})"
+        )
     names = [f"x{i + 1}" for i in range(x.shape[1])]
     target = ["y"] if source.generator in REGRESSION_GENERATORS else ["label"]
     return Dataset(x.astype(dtype), y, names, target, f"generator:{source.generator}"), None
@@ -169,6 +175,23 @@ def fit_inputs(config: Config, data: Dataset, plan: SplitPlan, n_out: int) -> In
         )
     except ValueError as e:
         raise ConfigError(f"model.features: {e}") from None
+
+
+def prepared(inputs: InputTransform, data: Dataset) -> np.ndarray:
+    """``data``'s inputs through the fitted transform, in place (the loaded arrays are ours),
+    refused if the transform made any of them infinite (a φ parameter out of range)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        x = inputs(data.x, inplace=True)
+    for start in range(0, len(x), 16384):
+        bad = ~np.isfinite(x[start : start + 16384])
+        if bad.any():
+            row = start + int(np.argwhere(bad)[0][0])
+            step = "φ(x)" if inputs.basis is not None else "standardized input"
+            raise DataError(
+                f"{data.source}: the {step} of {data.where(row)} is not a finite number"
+                + (" (check model.features)" if inputs.basis is not None else "")
+            )
+    return x
 
 
 def check_size(

@@ -21,7 +21,7 @@ import json
 import os
 import re
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,14 +30,14 @@ import numpy as np
 from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
 from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
 from mlpcli.experiment import Experiment
+from mlpcli.files import RUN_FILES
 from mlpcli.files.atomic import atomic_write, remove_stale_temporaries
 from mlpcli.files.model import SavedModel, init_from, save_model
 from mlpcli.files.state import load_state, save_state
 from mlpcli.metrics import METRIC
+from mlpcli.paths import check_name
 from mlpcli.prepare import prepare
 from mlpcli.train import EpochRecord, Trainer, TrainState, measure
-
-RUN_FILES = ("config.yaml", "model.safetensors", "metrics.csv", "summary.json", "state.safetensors")
 
 
 class RunDirError(MlpError):
@@ -60,11 +60,14 @@ class RunDir:
         return base / f"{name}-{max(taken, default=0) + 1}"
 
     @classmethod
-    def create(cls, out: Path | None, name: str, force: bool) -> RunDir:
+    def create(
+        cls, out: Path | None, name: str, force: bool, inputs: Sequence[Path] = ()
+    ) -> RunDir:
         """A locked, empty-of-run-files directory for a new run.
 
         ``out=None`` picks ``runs/<name>-<n>``. An existing run is refused
-        unless ``force``, which deletes its files first.
+        unless ``force``, which deletes its files first, but never a file the
+        run reads (``inputs``: a config.yaml in ``out`` that is the config itself).
         """
         if out is None:
             base = Path("runs")
@@ -81,7 +84,7 @@ class RunDir:
             run = cls(candidate)
             run.lock()
             return run
-        out = Path(out)
+        out = check_name(out, RunDirError)
         if out.exists() and not out.is_dir():
             raise RunDirError(f"{out}: exists and is not a directory")
         out.mkdir(parents=True, exist_ok=True)
@@ -94,6 +97,14 @@ class RunDir:
                 f"{out}: holds a run already ({', '.join(existing)}); pass --force to overwrite "
                 "it, or --resume to continue it"
             )
+        for f in existing:
+            read = next((i for i in inputs if _same_file(out / f, i)), None)
+            if read is not None:
+                run.unlock()
+                raise RunDirError(
+                    f"{out}: its {f} is {read}, which this run reads; --force would delete it. "
+                    "Choose another --out"
+                )
         for f in existing:
             (out / f).unlink()
         remove_stale_temporaries(out)
@@ -300,15 +311,21 @@ def train_new(
     out: Path | None = None,
     force: bool = False,
     init: Path | None = None,
+    inputs: Sequence[Path] = (),
     on_start: Callable[[Experiment, RunDir], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
 ) -> RunResult:
-    """Build, create the run directory, train and save. Data problems leave no directory behind."""
+    """Build, create the run directory, train and save. Data problems leave no directory behind.
+
+    ``inputs``: files the caller read for this run besides its data (the config file);
+    ``--force`` will not delete them.
+    """
     exp = prepare(config)
     if init is not None:
         init_from(exp.model, Path(init))
-    run = RunDir.create(out, name, force)
+    reads = [*inputs, *source_paths(config), *([Path(init)] if init is not None else [])]
+    run = RunDir.create(out, name, force, reads)
     try:
         run.write_config(config)
         if on_start:
@@ -356,6 +373,11 @@ def train_resume(
             raise ModelFileError(
                 f"{run_path}/state.safetensors: not a state this version wrote ({e!r})"
             ) from None
+        if config.train.epochs < state.epoch:
+            raise ConfigError(
+                f"{run_path}: train.epochs {config.train.epochs} is fewer than the "
+                f"{state.epoch} epochs it has already run; resume with train.epochs ≥ {state.epoch}"
+            )
         if state.stop_reason == "early_stopping":
             raise RunDirError(
                 f"{run_path}: stopped early at epoch {state.epoch} (no improvement for "
@@ -368,6 +390,23 @@ def train_resume(
         return _train(exp, run, state, on_epoch, should_stop, arrays, previous_init(run_path))
     finally:
         run.unlock()
+
+
+def source_paths(config: Config) -> list[Path]:
+    """Every file the config's data sources name."""
+    out = []
+    for source in (config.data.train, config.data.validation, config.data.test):
+        for key in ("path", "images", "labels"):
+            if hasattr(source, key):
+                out.append(Path(getattr(source, key)))
+    return out
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
+        return False
 
 
 def previous_init(run_path: Path) -> str | None:

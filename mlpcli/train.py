@@ -73,6 +73,15 @@ class TrainState:
 
     @classmethod
     def from_saved(cls, d: dict, table: np.ndarray) -> TrainState:
+        """Rebuild from :meth:`to_saved`; a field of the wrong type raises TypeError."""
+        for f in fields(cls):
+            if f.name != "history" and not _of_type(d.get(f.name, _MISSING), f.type):
+                raise TypeError(f"{f.name} = {d.get(f.name, 'missing')!r} is not {f.type}")
+        if min(d["epoch"], d["step"], d["step_in_epoch"], d["bad_epochs"]) < 0:
+            raise TypeError("a counter is negative")
+        if d.get("stop_reason") not in STOP_REASONS:
+            raise TypeError(f"stop_reason = {d['stop_reason']!r} is not one of {STOP_REASONS}")
+
         def value(name: str, v: float) -> float | int | None:
             if name in ("epoch", "step", "batch_size"):
                 return int(v)
@@ -81,6 +90,24 @@ class TrainState:
         names = [f.name for f in fields(EpochRecord)]
         history = [EpochRecord(**{k: value(k, v) for k, v in zip(names, row)}) for row in table]
         return cls(**d, history=history)
+
+
+#: How a run can end (``None``: it has not).
+STOP_REASONS = (None, "completed", "early_stopping", "interrupted", "diverged")
+_MISSING = object()
+_TYPES = {"int": (int,), "float": (int, float), "dict": (dict,), "str": (str,)}
+
+
+def _of_type(value: object, annotation: str) -> bool:
+    """Whether a JSON value fits a field annotated ``int``, ``float | None``, ``dict | None``..."""
+    if value is _MISSING:
+        return False
+    allowed = annotation.replace(" ", "").split("|")
+    if value is None:
+        return "None" in allowed
+    if isinstance(value, bool):  # JSON true is not an epoch count
+        return False
+    return any(isinstance(value, _TYPES[a]) for a in allowed if a in _TYPES)
 
 
 def _lower_is_better(metric_name: str) -> bool:

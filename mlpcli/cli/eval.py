@@ -46,7 +46,7 @@ def eval_(
         from mlpcli.inference import dataset_for, report
 
         saved = load_model(run)
-        result = report(saved, dataset_for(saved, data, targets=True, labels=labels))
+        result = report(saved, dataset_for(saved, data, targets=True, labels=labels, run=run))
         eval_tables(console(quiet), result)
         if json_:
             emit_json(result)

@@ -37,10 +37,13 @@ def predict(
     Example:  mlp predict runs/quickstart-1 --data datasets/moons.csv --out predictions.csv
     """
     with reported_errors(debug):
-        from mlpcli.files.atomic import atomic_write
+        from mlpcli.files.atomic import check_output, write_output
         from mlpcli.files.model import load_model
         from mlpcli.inference import dataset_for, predictions
 
+        inputs = [p for p in (run, run / "model.safetensors", data, labels) if p is not None]
+        if out is not None:
+            check_output(out, inputs=inputs)  # before any work: never overwrite an input
         saved = load_model(run)
         header, rows = predictions(saved, dataset_for(saved, data, targets=False, labels=labels))
         buffer = io.StringIO()
@@ -50,5 +53,5 @@ def predict(
         if out is None:
             typer.echo(buffer.getvalue(), nl=False)
         else:
-            atomic_write(out, buffer.getvalue().encode())
+            write_output(out, buffer.getvalue().encode(), inputs=inputs)
             console(quiet).print(f"wrote {len(rows)} predictions to {out}")

@@ -233,7 +233,17 @@ class TrainingDisplay:
         self.console.print(_kv_table("Result", rows))
 
 
+#: Classes shown one per row in the per-class table; beyond, the worst by F1.
+CLASS_ROWS = 30
+#: Classes up to which the confusion matrix is drawn whole; beyond, its largest errors.
+MATRIX_CLASSES = 20
+
+
 def eval_tables(console: Console, report: dict) -> None:
+    """The evaluation report as tables. Nothing is built when the console is quiet, and
+    nothing grows with K² (a report may have thousands of classes)."""
+    if console.quiet:
+        return
     rows = [
         ("data", str(report["data"])),
         ("examples", str(report["n"])),
@@ -241,6 +251,8 @@ def eval_tables(console: Console, report: dict) -> None:
     ]
     if "accuracy" in report:
         rows.append(("accuracy", pct(report["accuracy"])))
+        macro = report["macro"]
+        rows.append(("macro P / R / F1", " / ".join(f"{macro[k]:.3f}" for k in macro)))
     else:
         rows += [
             ("MSE", num(report["mse"], 6)),
@@ -248,30 +260,56 @@ def eval_tables(console: Console, report: dict) -> None:
             ("R²", num(report["r2"], 6)),
         ]
     console.print(_kv_table("Evaluation", rows))
-    if "per_class" not in report:
-        return
-    per = Table(title="Per class", title_justify="left")
+    if "per_class" in report:
+        console.print(_per_class_table(report["per_class"]))
+        console.print(_confusion_table(report))
+
+
+def _per_class_table(per_class: list[dict]) -> Table:
+    shown = per_class
+    title = "Per class"
+    if len(per_class) > CLASS_ROWS:
+        shown = sorted(per_class, key=lambda c: (c["f1"], -c["support"]))[:CLASS_ROWS]
+        title = f"Per class: the {CLASS_ROWS} lowest F1 of {len(per_class)} classes"
+    table = Table(title=title, title_justify="left")
     for col in ("class", "precision", "recall", "F1", "support"):
-        per.add_column(col, justify="left" if col == "class" else "right")
-    for c in report["per_class"]:
-        per.add_row(
+        table.add_column(col, justify="left" if col == "class" else "right")
+    for c in shown:
+        table.add_row(
             str(c["class"]),
             f"{c['precision']:.3f}",
             f"{c['recall']:.3f}",
             f"{c['f1']:.3f}",
             str(c["support"]),
         )
-    console.print(per)
-    cm = Table(
-        title="Confusion matrix (rows: true class, columns: predicted)", title_justify="left"
-    )
-    cm.add_column("")
+    return table
+
+
+def _confusion_table(report: dict) -> Table:
     names = [str(c["class"]) for c in report["per_class"]]
-    for name in names:
-        cm.add_column(name, justify="right")
-    for name, row in zip(names, report["confusion_matrix"]):
-        cm.add_row(name, *(str(v) for v in row))
-    console.print(cm)
+    if len(names) <= MATRIX_CLASSES:
+        table = Table(
+            title="Confusion matrix (rows: true class, columns: predicted)", title_justify="left"
+        )
+        table.add_column("")
+        for name in names:
+            table.add_column(name, justify="right")
+        for name, row in zip(names, report["confusion_matrix"]):
+            table.add_row(name, *(str(v) for v in row))
+        return table
+    pairs = report.get("confusion_pairs") or [
+        [i, j, n]
+        for i, row in enumerate(report["confusion_matrix"])
+        for j, n in enumerate(row)
+        if n
+    ]
+    errors = sorted((p for p in pairs if p[0] != p[1]), key=lambda p: -p[2])[:10]
+    table = Table(title=f"Most frequent confusions ({len(names)} classes)", title_justify="left")
+    for col in ("true class", "predicted", "count"):
+        table.add_column(col, justify="right" if col == "count" else "left")
+    for i, j, n in errors:
+        table.add_row(names[i], names[j], str(n))
+    return table
 
 
 def gradcheck_table(console: Console, results: list[TensorCheck], source: str) -> None:

@@ -81,7 +81,9 @@ def _run(config, overrides, out, force, init_from, resume, display, stop):
     if config is None:
         raise ConfigError("missing CONFIG: mlp train CONFIG (or --resume RUN_DIR)")
     cfg = load_config(config, overrides)
-    return train_new(cfg, config.stem, out=out, force=force, init=init_from, **hooks)
+    return train_new(
+        cfg, config.stem, out=out, force=force, init=init_from, inputs=[config], **hooks
+    )
 
 
 def _finish(result, display, interrupted_code: int, json_: bool) -> None:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, Tag, ValidationError
 
 from mlpcli.config.schema import Config
 from mlpcli.errors import ConfigError
+from mlpcli.paths import read_bounded, regular_file
 
 #: Larger config files are refused before they are parsed.
 MAX_CONFIG_BYTES = 1_000_000
@@ -39,23 +40,28 @@ Path_ = tuple[str | int, ...]
 
 
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads 1e-3 as a float and refuses duplicate keys."""
+    """SafeLoader that also reads 1e-3 as a float and refuses duplicate keys.
+
+    Merge keys (``<<: *base``) work as in ``yaml.safe_load``: keys written in
+    the mapping override merged ones, and only two written keys can clash.
+    """
 
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict:
         seen: dict[Any, int] = {}
         for key_node, _ in node.value:
-            key = self.construct_object(key_node, deep=True)
             line = key_node.start_mark.line + 1
-            try:
-                first = seen.get(key)
-            except TypeError:  # an unhashable key such as a list
-                raise ConfigError(f"line {line}: a mapping key must be a plain value") from None
+            if not isinstance(key_node, yaml.ScalarNode):  # ? [a, b]: a list as a key
+                raise ConfigError(f"line {line}: a mapping key must be a plain value")
+            if key_node.tag == "tag:yaml.org,2002:merge":
+                continue
+            key = self.construct_object(key_node, deep=True)
+            first = seen.get(key)
             if first is not None:
                 raise ConfigError(
                     f"line {line}: duplicate key '{key}' (first given on line {first})"
                 )
             seen[key] = line
-        return super().construct_mapping(node, deep=deep)
+        return super().construct_mapping(node, deep=deep)  # flattens the merge keys
 
 
 # YAML 1.1 wants a dot in a float ("1.0e-3"); accept the forms every other tool reads.
@@ -96,6 +102,12 @@ def _line_map(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[i
     seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
         for key, value in node.value:
+            if not isinstance(key, yaml.ScalarNode):
+                continue  # refused with its line when the mapping is constructed
+            if key.tag == "tag:yaml.org,2002:merge":  # <<: *base: the base's keys, here
+                for merged in value.value if isinstance(value, yaml.SequenceNode) else [value]:
+                    _line_map(merged, path, lines, set())
+                continue
             sub = (*path, key.value)
             lines.setdefault(sub, key.start_mark.line + 1)
             _line_map(value, sub, lines, seen)
@@ -136,19 +148,19 @@ def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
 
 
 def read_config_file(path: Path) -> tuple[dict, dict[Path_, int]]:
-    """Read and parse a config file, refusing what is not a small UTF-8 YAML mapping."""
-    if not path.exists():
-        raise ConfigError(f"{path}: no such file")
-    if path.is_dir():
-        raise ConfigError(f"{path}: is a directory, not a config file")
-    size = path.stat().st_size
+    """Read and parse a config file, refusing what is not a small UTF-8 YAML mapping.
+
+    Only a regular file is read (a FIFO or ``/dev/zero`` has no size to trust),
+    and never more than the size limit plus one byte.
+    """
+    size = regular_file(path, "a config file", ConfigError).st_size
     if size > MAX_CONFIG_BYTES:
         raise ConfigError(
             f"{path}: {size / 1e6:.1f} MB is too large for a config "
             f"(limit {MAX_CONFIG_BYTES / 1e6:.0f} MB)"
         )
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_bounded(path, MAX_CONFIG_BYTES, ConfigError).decode("utf-8")
     except UnicodeDecodeError as e:
         raise ConfigError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
     except OSError as e:
@@ -176,7 +188,10 @@ def apply_override(data: dict, assignment: str) -> Path_:
     key, sep, text = assignment.partition("=")
     if not sep or not key.strip():
         raise ConfigError(f"--set {assignment!r}: expected KEY=VALUE, e.g. train.epochs=20")
-    parts: list[str | int] = [int(p) if p.isdigit() else p for p in key.strip().split(".")]
+    # Only ASCII digits index a list: "²".isdigit() is True, and int("²") fails.
+    parts: list[str | int] = [
+        int(p) if re.fullmatch(r"[0-9]+", p) else p for p in key.strip().split(".")
+    ]
     if any(p == "" for p in parts):
         raise ConfigError(f"--set {assignment!r}: empty part in the key {key!r}")
     value, _ = parse_yaml(text, f"--set {key}")
@@ -197,6 +212,9 @@ def apply_override(data: dict, assignment: str) -> Path_:
         else:
             raise ConfigError(f"--set {key}: {where} does not exist")
     last = parts[-1]
+    if not isinstance(node, (dict, list)):
+        where = ".".join(str(p) for p in parts[:-1])
+        raise ConfigError(f"--set {key}: {where} is {node!r}, not a mapping or a list")
     if isinstance(node, list):
         if not (isinstance(last, int) and last < len(node)):
             raise ConfigError(f"--set {key}: index {last} is outside the list")
@@ -299,6 +317,8 @@ _MESSAGES = {
     "greater_than": "must be > {gt}",
     "less_than_equal": "must be ≤ {le}",
     "less_than": "must be < {lt}",
+    "too_short": "must have at least {min_length} item",
+    "string_too_short": "must not be empty",
 }
 
 
@@ -319,11 +339,17 @@ def _describe(err: dict, loc: tuple) -> str:
         )
     if kind == "union_tag_not_found":
         return f"needs a {ctx.get('discriminator', 'type')} key"
+    if kind == "string_type" and isinstance(err.get("input"), bool):
+        word = "true" if err["input"] else "false"
+        return (
+            f"must be a string, got the boolean {word} (YAML reads yes/no/on/off/true/false "
+            "as booleans: put the name in quotes, e.g. 'yes')"
+        )
     if kind in _MESSAGES:
         return _MESSAGES[kind].format(
             **{k: f"{v:g}" if isinstance(v, float) else v for k, v in ctx.items()}
         )
-    return str(err["msg"])
+    return str(err["msg"]).removeprefix("Value error, ")
 
 
 def _display(path: tuple) -> str:

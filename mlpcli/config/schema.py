@@ -49,6 +49,7 @@ from dataclasses import is_dataclass
 from typing import Annotated, Any, Literal, Union, get_type_hints
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Discriminator,
@@ -79,10 +80,11 @@ def _names(registry: dict) -> Any:
     return Literal[tuple(registry)]
 
 
-def one_or_list(item: Any) -> Any:
+def one_or_list(item: Any, min_length: int = 0) -> Any:
     """``item`` or a list of them; errors are reported for the branch the value took."""
+    many = Annotated[list[item], Field(min_length=min_length)]
     return Annotated[
-        Union[Annotated[item, Tag("one")], Annotated[list[item], Tag("many")]],  # noqa: UP007
+        Union[Annotated[item, Tag("one")], Annotated[many, Tag("many")]],  # noqa: UP007
         Discriminator(lambda v: "many" if isinstance(v, list) else "one"),
     ]
 
@@ -153,17 +155,27 @@ Fraction = Annotated[float, Field(gt=0, lt=1)]
 # -- data ---------------------------------------------------------------------
 
 
+def _no_nul(path: str) -> str:
+    if "\0" in path:
+        raise ValueError("a path cannot contain a NUL byte")
+    return path
+
+
+#: A file path as a config writes it (relative to the config file).
+PathStr = Annotated[str, Field(min_length=1), AfterValidator(_no_nul)]
+
+
 class FileSource(Strict):
     """A CSV (.csv, .txt) or NPZ (.npz) file; paths are relative to the config file."""
 
-    path: str
+    path: PathStr
 
 
 class IdxSource(Strict):
     """MNIST-style IDX files (raw or .gz): images (N, rows, cols) and labels (N,)."""
 
-    images: str
-    labels: str
+    images: PathStr
+    labels: PathStr
 
 
 GENERATOR_MODELS = {
@@ -188,7 +200,7 @@ def _source_kind(value: Any) -> str | None:
 
 Source = Annotated[
     Union[  # noqa: UP007
-        Annotated[str, Tag("path")],
+        Annotated[PathStr, Tag("path")],
         Annotated[FileSource, Tag("file")],
         Annotated[IdxSource, Tag("idx")],
         Annotated[GeneratorSource, Tag("generator")],
@@ -208,8 +220,8 @@ class DataConfig(Strict):
     validation_split: Fraction | None = None
     test: Source | None = None
     test_split: Fraction | None = None
-    target: one_or_list(str) | None = None
-    features: list[str] | None = None
+    target: one_or_list(str, min_length=1) | None = None
+    features: Annotated[list[str], Field(min_length=1)] | None = None
     task: Literal["classification", "regression"] | None = None
     standardize: bool = True
 

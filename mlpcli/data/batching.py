@@ -14,6 +14,7 @@ per batch size, so an epoch never copies the dataset.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -50,8 +51,13 @@ class BatchSchedule:
         size = self.size
         if self.growth is not None:
             g = self.growth
-            size = int(size * g.factor ** (epoch // g.every))
-            size = min(size, g.max or self.n)
+            cap = min(g.max or self.n, self.n)
+            # size·factor^k, computed in logs: factor^k overflows a float long before the
+            # size stops growing (2^1024 at epoch 1024·every), and the cap is reached first.
+            k = epoch // g.every
+            if k * math.log(g.factor) > math.log(cap / size) + 1e-9:
+                return max(1, cap)
+            size = min(int(size * g.factor**k), cap)
         return max(1, min(size, self.n))
 
 

@@ -1,13 +1,17 @@
 """Loaders for CSV, NPZ and IDX files, refusing bad data with the file, line and column.
 
-* CSV: a header row, then one example per line; ``#`` comments and blank
-  lines are skipped. The target is the last column unless named; the
-  features are all the other columns unless listed.
+* CSV: a header row, then one example per line; lines that are blank or
+  whitespace, and lines whose first non-blank character is ``#``, are
+  skipped (a ``#`` inside a cell is data). The target is the last column
+  unless named; the features are all the other columns unless listed.
 * NPZ: arrays ``x`` (N, D) and ``y`` (N,) or (N, K), optionally ``x_test``
   and ``y_test``; read with ``allow_pickle=False``, so nothing in the file is
   ever executed.
 * IDX: the format of MNIST and Fashion-MNIST (raw or ``.gz``): an image file
   (N, rows, cols) flattened to rows and scaled to [0, 1], and a label file.
+  The header is read first and never more bytes than it promises (+1).
+
+Only regular files are read (``mlpcli/paths.py``).
 
 Messages follow scikit-learn's wording where it has one ("Input contains
 NaN", "X has 3 features, but the model expects 2").
@@ -18,7 +22,8 @@ from __future__ import annotations
 import csv
 import difflib
 import gzip
-import warnings
+import math
+import re
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -28,15 +33,20 @@ import numpy as np
 
 from mlpcli.data.dataset import Dataset
 from mlpcli.errors import DataError
+from mlpcli.paths import regular_file
 
 
 def _check_file(path: Path) -> None:
-    if not path.exists():
-        raise DataError(f"{path}: no such file")
-    if not path.is_file():
-        raise DataError(f"{path}: is a directory, not a data file")
-    if path.stat().st_size == 0:
+    if regular_file(path, "a data file", DataError).st_size == 0:
         raise DataError(f"{path}: the file is empty")
+
+
+def shown(names: list[str], most: int = 12, width: int = 32) -> str:
+    """Column names for a message: at most ``most`` of them, each cut to ``width`` characters
+    (a file that is not a CSV must not have its first line echoed whole)."""
+    cut = [n if len(n) <= width else n[: width - 1] + "…" for n in names[:most]]
+    more = f", … ({len(names) - most} more)" if len(names) > most else ""
+    return ", ".join(cut) + more
 
 
 def check_finite(x: np.ndarray, data: Dataset, chunk: int = 16384) -> None:
@@ -62,11 +72,22 @@ def check_finite(x: np.ndarray, data: Dataset, chunk: int = 16384) -> None:
 
 def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, text) of every line that is neither blank nor a ``#`` comment."""
-    with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: Excel's byte-order mark
-        for number, line in enumerate(f, 1):
-            stripped = line.strip()
-            if stripped and not stripped.startswith("#"):
-                yield number, line
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: Excel's byte-order mark
+            for number, line in enumerate(f, 1):
+                stripped = line.lstrip()
+                if stripped.rstrip() and not stripped.startswith("#"):
+                    yield number, line
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+
+
+def _rows(path: Path) -> Iterator[str]:
+    """The data lines after the header, as NumPy's parser reads them (no comment handling
+    of its own: a ``#`` inside a cell is data)."""
+    lines = _data_lines(path)
+    next(lines, None)
+    return (line for _, line in lines)
 
 
 def _split(line: str) -> list[str]:
@@ -82,8 +103,6 @@ def _read_header(path: Path) -> tuple[int, list[str], Iterator[tuple[int, str]]]
         number, header = next(lines)
     except StopIteration:
         raise DataError(f"{path}: the file has no header row and no data") from None
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
     names = [name.strip() for name in _split(header)]
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
@@ -103,9 +122,7 @@ def _column_index(path: Path, names: list[str], wanted: str, role: str) -> int:
         return names.index(wanted)
     close = difflib.get_close_matches(wanted, names, n=1)
     hint = f"; did you mean '{close[0]}'?" if close else ""
-    raise DataError(
-        f"{path}: {role} column '{wanted}' not found (columns: {', '.join(names)}){hint}"
-    )
+    raise DataError(f"{path}: {role} column '{wanted}' not found (columns: {shown(names)}){hint}")
 
 
 def load_csv(
@@ -138,24 +155,20 @@ def load_csv(
     """
     path = Path(path)
     _check_file(path)
-    header_line, names, lines = _read_header(path)
+    _, names, lines = _read_header(path)
     targets, target_idx, feature_idx = _columns(path, names, target, features, target_required)
     # One streaming pass checks the shape of every row and records where rows sit,
-    # before the fast C parser reads the numbers.
+    # before the fast C parser reads the numbers (from our own filtered lines, so
+    # skipping blank and comment lines follows one rule).
     line_numbers = _row_lines(path, lines, len(names))
-    read = dict(delimiter=",", comments="#", skiprows=header_line, ndmin=2, quotechar='"')
+    read = dict(delimiter=",", comments=None, ndmin=2, quotechar='"')
     try:
-        x = np.loadtxt(path, usecols=feature_idx, dtype=dtype, **read)
-    except ValueError:
-        _raise_bad_number(path, names, feature_idx, line_numbers)
-        raise
+        x = np.loadtxt(_rows(path), usecols=feature_idx, dtype=dtype, **read)
+    except ValueError as e:
+        raise _bad_number(path, names, line_numbers, e) from None
     y = None
     if target_idx:
-        with warnings.catch_warnings():
-            # NumPy reads string columns in chunks and warns that comment lines do not
-            # count towards a chunk's rows; we skip them on purpose.
-            warnings.filterwarnings("ignore", message="Input line .* contained no data")
-            y = np.char.strip(np.loadtxt(path, usecols=target_idx, dtype=str, **read))
+        y = np.char.strip(np.loadtxt(_rows(path), usecols=target_idx, dtype=str, **read))
         y = y[:, 0] if len(target_idx) == 1 else y
     data = Dataset(
         x=x,
@@ -185,6 +198,9 @@ def _columns(
         feature_idx = [i for i in range(len(names)) if i not in target_idx]
     else:
         feature_idx = [_column_index(path, names, f, "feature") for f in features]
+        leaked = [names[i] for i in feature_idx if i in target_idx]
+        if leaked:  # the label among the inputs: a model that "learns" by reading the answer
+            raise DataError(f"{path}: column '{leaked[0]}' is both the target and a feature")
     if not feature_idx:
         raise DataError(f"{path}: no feature columns besides the target")
     return targets, target_idx, feature_idx
@@ -193,37 +209,35 @@ def _columns(
 def _row_lines(path: Path, lines: Iterator[tuple[int, str]], n_columns: int) -> np.ndarray:
     """The 1-based line number of every data row, checking that each has ``n_columns`` cells."""
     row_lines = []
-    try:
-        for number, line in lines:
-            n = len(_split(line))
-            if n != n_columns:
-                raise DataError(
-                    f"{path}, line {number}: expected {n_columns} columns like the header, "
-                    f"found {n}"
-                )
-            row_lines.append(number)
-    except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+    for number, line in lines:
+        n = len(_split(line))
+        if n != n_columns:
+            raise DataError(
+                f"{path}, line {number}: expected {n_columns} columns like the header, found {n}"
+            )
+        row_lines.append(number)
     if not row_lines:
         raise DataError(f"{path}: the file has a header but no data rows")
     return np.asarray(row_lines, dtype=np.int64)
 
 
-def _raise_bad_number(path: Path, names: list[str], columns: list[int], line_numbers) -> None:
-    """Find the first feature cell that is not a number and raise naming it."""
-    wanted = set(line_numbers.tolist())
-    for number, line in _data_lines(path):
-        if number not in wanted:
-            continue
-        cells = _split(line)
-        for i in columns:
-            try:
-                float(cells[i])
-            except ValueError:
-                raise DataError(
-                    f"{path}, line {number}, column '{names[i]}': "
-                    f"could not convert {cells[i].strip()!r} to a number"
-                ) from None
+_NUMPY_CELL = re.compile(r"could not convert string (.*) to \w+ at row (\d+), column (\d+)")
+
+
+def _bad_number(path: Path, names: list[str], line_numbers: np.ndarray, e: ValueError) -> DataError:
+    """The parser's complaint as our message: file, line, column, the cell that is no number.
+
+    NumPy names the 0-based row among the lines it was given and the 1-based column.
+    """
+    m = _NUMPY_CELL.search(str(e))
+    if m is None:
+        return DataError(f"{path}: not a table of numbers ({e})")
+    cell, row, column = m.group(1), int(m.group(2)), int(m.group(3))
+    line = int(line_numbers[row]) if row < len(line_numbers) else row + 1
+    return DataError(
+        f"{path}, line {line}, column '{names[column - 1]}': "
+        f"could not convert {cell.strip()} to a number"
+    )
 
 
 # -- NPZ ----------------------------------------------------------------------
@@ -278,6 +292,8 @@ def _npz_dataset(
 ) -> Dataset:
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: array '{xname}' has dtype {x.dtype}, expected numbers")
+    if y is not None and y.dtype.kind not in "biufUS":
+        raise DataError(f"{path}: array '{yname}' has dtype {y.dtype}, expected numbers or text")
     if x.ndim == 0 or (y is not None and y.ndim == 0):
         raise DataError(f"{path}: '{xname}' and '{yname}' must have one row per example")
     if x.ndim == 1:
@@ -288,7 +304,6 @@ def _npz_dataset(
         raise DataError(f"{path}: '{xname}' has {len(x)} rows but '{yname}' has shape {y.shape}")
     if len(x) == 0 or x.shape[1] == 0:
         raise DataError(f"{path}: array '{xname}' of shape {x.shape} holds no inputs")
-    x = x.astype(dtype, copy=False)
     data = Dataset(
         x=x,
         y=y,
@@ -299,6 +314,18 @@ def _npz_dataset(
         source=f"{path}[{xname}]",
     )
     check_finite(x, data)
+    with np.errstate(over="ignore"):  # beyond the dtype's range: inf, found just below
+        data.x = x.astype(dtype, copy=False)
+    if data.x is not x:
+        for start in range(0, len(x), 16384):
+            bad = ~np.isfinite(data.x[start : start + 16384])
+            if bad.any():
+                row, col = (int(i) for i in np.argwhere(bad)[0])
+                raise DataError(
+                    f"{data.source}: {x[start + row, col]!r} at row {start + row + 1}, column "
+                    f"'{data.feature_names[col]}' is too large for {np.dtype(dtype)} "
+                    "(set dtype: float64)"
+                )
     return data
 
 
@@ -322,30 +349,57 @@ def _is_gzip(path: str | Path) -> bool:
         return f.read(2) == b"\x1f\x8b"
 
 
+#: Bytes read from a compressed stream per call: memory follows what is really there.
+_CHUNK = 16 * 2**20
+
+
 def read_idx(path: str | Path) -> np.ndarray:
-    """One IDX array (raw or gzip-compressed), header checked against the file size."""
+    """One IDX array (raw or gzip-compressed).
+
+    The header is read first; the body is read in chunks up to the size the
+    header promises plus one byte, so a small ``.gz`` that expands to
+    gigabytes costs no more than its header claims, and a raw file whose size
+    disagrees with its header is refused before its body is read.
+    """
     path = Path(path)
-    _check_file(path)
-    opener = gzip.open if _is_gzip(path) else open
+    size = regular_file(path, "a data file", DataError).st_size
+    compressed = _is_gzip(path)
     try:
-        with opener(path, "rb") as f:
-            raw = f.read()
+        with (gzip.open if compressed else open)(path, "rb") as f:
+            dtype, shape, header = _idx_header(path, f)
+            promised = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+            if not compressed and size != header + promised:
+                raise DataError(
+                    f"{path}: IDX header promises shape {shape} ({header + promised} bytes), "
+                    f"file has {size}"
+                )
+            body = bytearray()
+            while len(body) <= promised and (
+                chunk := f.read(min(_CHUNK, promised + 1 - len(body)))
+            ):
+                body += chunk
     except (OSError, EOFError, zlib.error) as e:
         raise DataError(f"{path}: unreadable ({e})") from None
-    if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_TYPES:
-        raise DataError(f"{path}: not an IDX file (bad magic number)")
-    ndim = raw[3]
-    header = 4 + 4 * ndim
-    if ndim == 0 or len(raw) < header:
-        raise DataError(f"{path}: truncated IDX header")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", count=ndim, offset=4))
-    dtype = np.dtype(_IDX_TYPES[raw[2]])
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(raw) != expected:
+    if len(body) != promised:
+        what = "more" if len(body) > promised else f"only {len(body)}"
         raise DataError(
-            f"{path}: IDX header promises shape {shape} ({expected} bytes), file has {len(raw)}"
+            f"{path}: IDX header promises shape {shape} ({promised} bytes of data), "
+            f"the {'stream' if compressed else 'file'} has {what}"
         )
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape)
+    return np.frombuffer(body, dtype).reshape(shape)
+
+
+def _idx_header(path: Path, f) -> tuple[np.dtype, tuple[int, ...], int]:
+    """(element dtype, shape, header bytes) from the magic number and dimensions."""
+    head = f.read(4)
+    if len(head) < 4 or head[0] != 0 or head[1] != 0 or head[2] not in _IDX_TYPES:
+        raise DataError(f"{path}: not an IDX file (bad magic number)")
+    ndim = head[3]
+    dims = f.read(4 * ndim)
+    if ndim == 0 or len(dims) < 4 * ndim:
+        raise DataError(f"{path}: truncated IDX header")
+    shape = tuple(int.from_bytes(dims[4 * k : 4 * k + 4], "big") for k in range(ndim))
+    return np.dtype(_IDX_TYPES[head[2]]), shape, 4 + 4 * ndim
 
 
 def load_idx(
@@ -370,7 +424,7 @@ def load_idx(
         x /= 255
     data = Dataset(
         x=x,
-        y=None if classes is None else classes.astype(np.int64),
+        y=classes,  # checked and encoded with every other kind of label (data/targets.py)
         feature_names=[f"pixel{i}" for i in range(x.shape[1])],
         target_names=["label"],
         source=str(images),

@@ -8,14 +8,10 @@ real numbers, one column per target.
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
 from mlpcli.data.dataset import Dataset
 from mlpcli.errors import DataError
-
-_INTEGER = re.compile(r"^[+-]?\d+$")
 
 
 def _shown(value: object) -> str:
@@ -23,10 +19,17 @@ def _shown(value: object) -> str:
     return repr(value.item() if isinstance(value, np.generic) else value)
 
 
-def class_labels(data: Dataset) -> np.ndarray:
-    """The raw labels of ``data`` as integers where they all are, else as strings.
+#: Integer labels beyond this are not exact in float64.
+_EXACT = 2**53
 
-    CSV files give strings: '3' and '03' are the same class 3; 'cat' stays 'cat'.
+
+def class_labels(data: Dataset) -> np.ndarray:
+    """The raw labels of ``data``, one value per class: integers where they are numbers,
+    else stripped strings.
+
+    A label is a class by its value, not by its spelling: ``1``, ``01`` and
+    ``1.0`` are the same class 1; ``cat`` stays ``cat``. Numbers that are not
+    whole (``0.5``), not finite, or empty cells are refused with their row.
     """
     y = data.y
     if y.ndim != 1:
@@ -34,17 +37,40 @@ def class_labels(data: Dataset) -> np.ndarray:
     if y.dtype.kind in "iub":
         return y.astype(np.int64)
     if y.dtype.kind == "f":
-        if not np.all(np.isfinite(y)) or not np.all(y == np.round(y)):
-            row = int(np.flatnonzero(~np.isfinite(y) | (y != np.round(y)))[0])
-            raise DataError(
-                f"{data.source}: class label {_shown(y[row])} at {data.where(row)} "
-                "is not an integer"
-            )
-        return y.astype(np.int64)
-    labels = y.astype(str)
-    if all(_INTEGER.match(s) for s in np.unique(labels)):
-        return labels.astype(np.int64)
+        return _integer_labels(data, y.astype(np.float64))
+    if y.dtype.kind not in "US":
+        raise DataError(
+            f"{data.source}: class labels of dtype {y.dtype} are neither numbers nor text"
+        )
+    labels = np.char.strip(y.astype(str))
+    empty = np.flatnonzero(labels == "")
+    if len(empty):
+        raise DataError(f"{data.source}: empty class label at {data.where(int(empty[0]))}")
+    unique, inverse = np.unique(labels, return_inverse=True)
+    values = [_number(s) for s in unique.tolist()]
+    if all(v is not None for v in values):
+        return _integer_labels(data, np.asarray(values, dtype=np.float64)[inverse])
     return labels
+
+
+def _number(text: str) -> float | None:
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def _integer_labels(data: Dataset, y: np.ndarray) -> np.ndarray:
+    """Numeric labels (float64) as int64 classes, refusing those that are not whole numbers."""
+    bad = ~np.isfinite(y) | (y != np.round(y)) | (np.abs(y) >= _EXACT)
+    if bad.any():
+        row = int(np.flatnonzero(bad)[0])
+        raise DataError(
+            f"{data.source}: class label {_shown(data.y[row])} at {data.where(row)} is not a "
+            "whole number; classes are integers or text (for real-valued targets use "
+            "loss: squared_error)"
+        )
+    return y.astype(np.int64)
 
 
 def encode_classes(
@@ -65,7 +91,7 @@ def encode_classes(
                 "classification needs at least two"
             )
         return np.searchsorted(classes, labels), classes
-    if classes.dtype.kind != labels.dtype.kind:  # '1' vs 1: compare as text
+    if classes.dtype.kind != labels.dtype.kind:  # text labels against numeric classes
         classes_cmp, labels = classes.astype(str), labels.astype(str)
     else:
         classes_cmp = classes
@@ -75,7 +101,7 @@ def encode_classes(
     found = classes_cmp[order[pos]] == labels
     if not found.all():
         row = int(np.flatnonzero(~found)[0])
-        known = ", ".join(str(c) for c in classes)
+        known = ", ".join(str(c) for c in classes[:20]) + (", …" if len(classes) > 20 else "")
         raise DataError(
             f"{data.source}: label {_shown(labels[row])} at {data.where(row)} was never seen "
             f"in training (the model knows: {known})"
@@ -86,23 +112,31 @@ def encode_classes(
 def regression_targets(data: Dataset, dtype: np.dtype | type) -> np.ndarray:
     """Real targets of shape (N, K) in ``dtype``; non-numbers and NaN are errors with their row."""
     y = data.y if data.y.ndim == 2 else data.y[:, None]
+    if y.dtype.kind not in "biufUS":
+        raise DataError(f"{data.source}: targets of dtype {y.dtype} are not numbers")
     try:
-        out = y.astype(dtype)
+        with np.errstate(over="ignore"):  # a value beyond the dtype's range becomes inf: below
+            out = y.astype(dtype)
     except ValueError:
-        for row, col in np.ndindex(y.shape):
-            try:
-                float(y[row, col])
-            except ValueError:
-                raise DataError(
-                    f"{data.source}: target {_shown(y[row, col])} at {data.where(row)} "
-                    f"(column '{data.target_names[col]}') is not a number"
-                ) from None
-        raise
+        raise _not_a_number(data, y) from None
     bad = ~np.isfinite(out)
     if bad.any():
         row, col = (int(i) for i in np.argwhere(bad)[0])
         raise DataError(
-            f"{data.source}: target contains NaN or infinity at {data.where(row)} "
-            f"(column '{data.target_names[col]}')"
+            f"{data.source}: target {_shown(y[row, col])} at {data.where(row)} "
+            f"(column '{data.target_names[col]}') is NaN, infinite or too large for {out.dtype}"
         )
     return out
+
+
+def _not_a_number(data: Dataset, y: np.ndarray) -> DataError:
+    """The first target NumPy cannot read as a number, named with its row and column."""
+    for row, col in np.ndindex(y.shape):
+        try:
+            np.array([y[row, col]]).astype(np.float64)
+        except ValueError:
+            return DataError(
+                f"{data.source}: target {_shown(y[row, col])} at {data.where(row)} "
+                f"(column '{data.target_names[col]}') is not a number"
+            )
+    return DataError(f"{data.source}: the targets are not numbers")

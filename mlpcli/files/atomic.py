@@ -1,18 +1,31 @@
-"""Atomic writes: a file is either its old complete self or its new complete self.
+"""Writing files: atomically where the file is ours, through where it is not.
 
-The bytes go to a temporary file in the same directory, are fsynced, and the
-file is renamed over the target (``os.replace`` is atomic on POSIX), so a
-reader sees the old file or the new one, never half of one. On Linux the
-temporary file is anonymous (``O_TMPFILE``) until it is complete, so a
-process killed while writing leaves no partial file at all.
+:func:`atomic_write` (every file of a run): the bytes go to a temporary file
+in the same directory, are fsynced, and the file is renamed over the target
+(``os.replace`` is atomic on POSIX), so a reader sees the old file or the new
+one, never half of one. On Linux the temporary file is anonymous
+(``O_TMPFILE``) until it is complete, so a process killed while writing
+leaves no partial file at all. Errors name the target, never a temporary.
+
+:func:`write_output` (a file the user names with ``--out``): a symlink is
+followed and its target written; a device or FIFO (``/dev/null``, a named
+pipe) is written through, as a shell redirection would; a regular file is
+replaced atomically; and a file the same command reads (its data, its model,
+a run's own files) is refused.
 """
 
 from __future__ import annotations
 
 import ctypes
 import os
+import stat
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
+
+from mlpcli.errors import UsageError
+from mlpcli.files import RUN_FILES
+from mlpcli.paths import check_name, kind_of
 
 
 def atomic_write(path: Path, data: bytes) -> None:
@@ -25,27 +38,90 @@ def atomic_write(path: Path, data: bytes) -> None:
     ``.name.*.tmp`` file, removed by :func:`remove_stale_temporaries`.
     """
     path = Path(path)
-    if _write_anonymous_then_link(path, data):
-        return
+    try:
+        if _write_anonymous_then_link(path, data):
+            return
+        _write_named_then_replace(path, data)
+    except OSError as e:  # ENOSPC, EACCES...: name the user's file, not our temporary one
+        raise OSError(e.errno, e.strerror, str(path)) from None
+    _fsync_dir(path.parent)
+
+
+def _write_named_then_replace(path: Path, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        _replace(tmp, path)
+        os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-    _fsync_dir(path.parent)
 
 
-def _replace(tmp: Path | str, path: Path) -> None:
-    """os.replace, but a failure names the user's file, not our temporary one."""
+def check_output(path: str | Path, *, inputs: Iterable[Path] = ()) -> Path:
+    """The file a write to ``path`` would land in, or a refusal, before any work is done.
+
+    A symlink is followed. ``inputs`` are the files the same command reads:
+    writing over one of them is refused; so is writing over a run's own files.
+    """
+    path = check_name(path, UsageError)
+    target = Path(os.path.realpath(path))
     try:
-        os.replace(tmp, path)
+        st = target.stat()
+    except FileNotFoundError:
+        if not target.parent.is_dir():
+            raise UsageError(f"{path}: no such directory {target.parent}") from None
+        return target
+    if stat.S_ISDIR(st.st_mode):
+        raise UsageError(f"{path}: is a directory; give a file name")
+    for source in inputs:
+        if _same_file(st, source):
+            raise UsageError(
+                f"{path}: is {source}, which this command reads; refusing to overwrite it"
+            )
+    if target.name in RUN_FILES and _is_run_dir(target.parent):
+        raise UsageError(
+            f"{path}: is a file of the run in {target.parent}; refusing to overwrite it"
+        )
+    return target
+
+
+def write_output(path: str | Path, data: bytes, *, inputs: Iterable[Path] = ()) -> None:
+    """Write ``data`` to a file the user named (``--out``), never destroying what it should not.
+
+    After :func:`check_output`: a device or FIFO (``/dev/null``, a named pipe)
+    is written through, as a shell redirection would; anything else is
+    replaced atomically.
+    """
+    target = check_output(path, inputs=inputs)
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        mode = stat.S_IFREG
+    if stat.S_ISREG(mode):
+        atomic_write(target, data)
+        return
+    try:
+        with open(target, "wb") as f:
+            f.write(data)
     except OSError as e:
-        raise OSError(e.errno, e.strerror, str(path)) from None
+        raise OSError(
+            e.errno, f"cannot write to {kind_of(mode)} ({e.strerror})", str(path)
+        ) from None
+
+
+def _same_file(st: os.stat_result, other: Path) -> bool:
+    try:
+        o = os.stat(other)
+    except (OSError, ValueError):
+        return False
+    return (st.st_dev, st.st_ino) == (o.st_dev, o.st_ino)
+
+
+def _is_run_dir(directory: Path) -> bool:
+    return (directory / "state.safetensors").exists() or (directory / "model.safetensors").exists()
 
 
 _AT_FDCWD, _AT_SYMLINK_FOLLOW = -100, 0x400
@@ -83,7 +159,7 @@ def _write_anonymous_then_link(path: Path, data: bytes) -> bool:
         if _LINKAT(_AT_FDCWD, source, _AT_FDCWD, os.fsencode(tmp), _AT_SYMLINK_FOLLOW) != 0:
             return False  # e.g. no /proc: fall back to a named temporary file
         try:
-            _replace(tmp, path)
+            os.replace(tmp, path)
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise

@@ -122,6 +122,8 @@ class RBF(BasisFunctions):
     name = "rbf"
 
     def __init__(self, n_centers: int = 10, sigma: float = 1.0) -> None:
+        if not (sigma > 0 and math.isfinite(0.5 / sigma / sigma)):
+            raise ValueError(f"sigma {sigma} is too small: 1/(2σ²) is not a finite number")
         self.n_centers, self.sigma = n_centers, sigma
         self.centers: np.ndarray | None = None
 
@@ -141,7 +143,7 @@ class RBF(BasisFunctions):
         sq = (x * x).sum(axis=1)[:, None] - 2 * (x @ c.T) + (c * c).sum(axis=1)[None, :]
         np.maximum(sq, 0, out=sq)  # rounding can leave −1e-16 where x = μ
         with np.errstate(under="ignore"):
-            return np.exp(sq * (-0.5 / self.sigma**2)).astype(x.dtype, copy=False)
+            return np.exp(sq * (-0.5 / self.sigma / self.sigma)).astype(x.dtype, copy=False)
 
     def state(self) -> dict[str, np.ndarray]:
         return {"centers": self.centers, "sigma": np.array([self.sigma])}

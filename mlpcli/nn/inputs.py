@@ -33,18 +33,26 @@ class Standardizer:
 
         Accumulated in float64 (a float32 mean over 10⁵ rows loses digits) and
         over chunks of rows, so the training rows are never gathered into a
-        copy of the data.
+        copy of the data. A column whose magnitudes reach 1e150 is divided by
+        its largest one first, so that its sum of squares cannot overflow.
         """
         rows = np.arange(len(x)) if rows is None else rows
+        blocks = [rows[start : start + chunk] for start in range(0, len(rows), chunk)]
+        peak = np.zeros(x.shape[1])
+        for r in blocks:
+            np.maximum(peak, np.abs(x[r]).max(axis=0), out=peak)
+        scale = np.where(peak >= 1e150, peak, 1.0)
+        scaled = bool((scale != 1.0).any())
         total = np.zeros(x.shape[1])
-        for start in range(0, len(rows), chunk):
-            total += x[rows[start : start + chunk]].sum(axis=0, dtype=np.float64)
+        for r in blocks:
+            total += (x[r] / scale if scaled else x[r]).sum(axis=0, dtype=np.float64)
         mean = total / len(rows)
         sq = np.zeros(x.shape[1])
-        for start in range(0, len(rows), chunk):
-            d = x[rows[start : start + chunk]] - mean
+        for r in blocks:
+            d = (x[r] / scale if scaled else x[r]) - mean
             sq += (d * d).sum(axis=0)
-        std = np.sqrt(sq / len(rows))
+        std = np.sqrt(sq / len(rows)) * scale
+        mean *= scale
         std[std == 0] = 1.0
         return cls(mean.astype(x.dtype), std.astype(x.dtype))
 
