@@ -1,3 +1,3 @@
-from mlpcli.cli import main
+from mlpcli.entry import main
 
 main()

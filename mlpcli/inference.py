@@ -13,7 +13,7 @@ import numpy as np
 
 from mlpcli.config import load_config
 from mlpcli.data.dataset import Dataset
-from mlpcli.data.loaders import csv_columns
+from mlpcli.data.loaders import csv_columns, shown
 from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.targets import encode_classes, regression_targets
 from mlpcli.errors import DataError, UsageError
@@ -36,8 +36,14 @@ def report(saved: SavedModel, data: Dataset) -> dict:
     """``mlp eval``'s report: n, the data loss, and the task's metrics on ``data``.
 
     Outputs are computed a chunk of rows at a time and reduced at once (loss
-    sum, predicted classes), so memory does not grow with N × K.
+    sum, predicted classes), so memory does not grow with N × K. A diverged
+    model's infinite outputs are reported as they are (inf, or null in JSON).
     """
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        return _report(saved, data)
+
+
+def _report(saved: SavedModel, data: Dataset) -> dict:
     config, model = saved.config, saved.model
     head = HEADS[config.loss]()
     out: dict = {"data": data.source, "n": len(data)}
@@ -53,11 +59,10 @@ def report(saved: SavedModel, data: Dataset) -> dict:
             )
     loss_sum, kept = 0.0, []
     rows = max(1, CHUNK_ENTRIES // model.n_outputs)
-    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model reports inf, quietly
-        for a in range(0, len(data), rows):
-            y = outputs(saved, data.x[a : a + rows])
-            loss_sum += data_loss(head, y, targets[a : a + rows]) * len(y)
-            kept.append(head.predict(y) if config.data.task == "classification" else y)
+    for a in range(0, len(data), rows):
+        y = outputs(saved, data.x[a : a + rows])
+        loss_sum += data_loss(head, y, targets[a : a + rows]) * len(y)
+        kept.append(head.predict(y) if config.data.task == "classification" else y)
     out["loss"] = loss_sum / len(data)
     if config.data.task == "classification":
         out.update(classification_report(np.concatenate(kept), indices, classes))
@@ -69,12 +74,14 @@ def report(saved: SavedModel, data: Dataset) -> dict:
 def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]]:
     """(header, rows) of ``mlp predict``: the class and its probabilities, or the values."""
     head = HEADS[saved.config.loss]()
-    y = outputs(saved, data.x)
+    with np.errstate(over="ignore", invalid="ignore"):  # a diverged model: inf and NaN, as they are
+        y = outputs(saved, data.x)
     if saved.config.data.task == "regression":
         return list(saved.target_names), y.tolist()
     classes = saved.classes
     labels = classes[head.predict(y)].tolist()
-    probs = head.probabilities(y)
+    with np.errstate(over="ignore", invalid="ignore"):
+        probs = head.probabilities(y)
     if probs is None:
         return ["prediction"], [[label] for label in labels]
     header = ["prediction", *(f"p_{c}" for c in classes.tolist())]
@@ -112,7 +119,7 @@ def dataset_for(
         if targets and not present:
             raise DataError(
                 f"{path}: target column '{saved.target_names[0]}' not found "
-                f"(columns: {', '.join(columns)})"
+                f"(columns: {shown(columns)})"
             )
         target = present or None
         features = saved.feature_names if all(f in columns for f in saved.feature_names) else None

@@ -97,19 +97,32 @@ def load_source(source, role: str, config: Config) -> tuple[Dataset, Dataset | N
     if hasattr(source, "images"):
         return load_idx(source.images, source.labels, dtype=dtype), None
     params = source.model_dump(exclude={"generator"})
+    shown = ", ".join(f"{k}={v}" for k, v in params.items())
     try:
         with np.errstate(over="ignore", invalid="ignore"):  # refused below, by name
             x, y = GENERATORS[source.generator](rng(config.seed, role), **params)
     except BadParameter as e:
         raise ConfigError(f"data.{role}.{e.param}: {e}") from None
-    if not (np.isfinite(x).all() and np.isfinite(y).all()):
+    except (
+        OverflowError,
+        ValueError,
+    ) as e:  # NumPy's own range checks, e.g. uniform(-1e308, 1e308)
         raise ConfigError(
-            f"data.{role}: generator {source.generator} produced values that are not finite "
-            f"with these parameters ({', '.join(f'{k}={v}' for k, v in params.items())})"
+            f"data.{role}: generator {source.generator} cannot draw data with these "
+            f"parameters ({shown}): {e}"
+        ) from None
+    with np.errstate(over="ignore"):
+        cast = x.astype(dtype)
+    if not (np.isfinite(x).all() and np.isfinite(y).all() and np.isfinite(cast).all()):
+        beyond = np.isfinite(x).all() and np.isfinite(y).all()
+        raise ConfigError(
+            f"data.{role}: generator {source.generator} produced values that are "
+            + (f"too large for {dtype} (set dtype: float64)" if beyond else "not finite")
+            + f" with these parameters ({shown})"
         )
     names = [f"x{i + 1}" for i in range(x.shape[1])]
     target = ["y"] if source.generator in REGRESSION_GENERATORS else ["label"]
-    return Dataset(x.astype(dtype), y, names, target, f"generator:{source.generator}"), None
+    return Dataset(cast, y, names, target, f"generator:{source.generator}"), None
 
 
 def encode(

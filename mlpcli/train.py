@@ -169,15 +169,18 @@ class Trainer:
         Raises DivergedError (after restoring the last finite weights and
         saving) when the loss or a parameter stops being finite.
         """
+        # Overflow is how divergence starts; every step checks the loss is finite and
+        # every epoch the parameters, so NumPy's warnings would only repeat that, worse.
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            return self._run()
+
+    def _run(self) -> TrainState:
         st = self.state
         try:
-            # Overflow is how divergence starts; every step checks the loss is finite,
-            # so NumPy's warnings would only repeat that, worse.
             if st.stop_reason is None and self.should_stop():  # asked while data was loading
                 st.stop_reason = "interrupted"
-            with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-                while st.stop_reason is None and st.epoch < self.exp.config.train.epochs:
-                    self._epoch()
+            while st.stop_reason is None and st.epoch < self.exp.config.train.epochs:
+                self._epoch()
         except DivergedError:
             st.stop_reason = "diverged"
             for p, good in zip(self.params, self.last_good):

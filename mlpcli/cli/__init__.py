@@ -10,6 +10,8 @@ from __future__ import annotations
 import typer
 
 from mlpcli import __version__
+from mlpcli.cli import common
+from mlpcli.cli.common import emit_json
 from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
 from mlpcli.cli.predict import predict
@@ -44,5 +46,28 @@ def root(
     """Train and understand multi-layer perceptrons from YAML config files."""
 
 
+def run(as_json: bool = False) -> int:
+    """Run the app on ``sys.argv``; returns the exit code.
+
+    Usage errors (an unknown option, a missing argument, ``--samples 0``) are
+    shown as typer shows them, and with ``--json`` also as one JSON document
+    on stdout, like every other error.
+    """
+    common.json_requested = as_json
+    try:
+        code = app(standalone_mode=False)
+    except Exception as e:  # typer's (or click's) usage errors carry these two
+        if not (hasattr(e, "exit_code") and hasattr(e, "format_message")):
+            raise
+        e.show()
+        if as_json:
+            emit_json({"error": e.format_message(), "exit_code": e.exit_code})
+        return e.exit_code
+    return code if isinstance(code, int) else 0
+
+
 def main() -> None:
-    app()
+    """The console script (also ``python -m mlpcli``)."""
+    from mlpcli.entry import main as entry
+
+    entry()

@@ -66,11 +66,24 @@ def emit_json(document: Any) -> None:
     sys.stdout.flush()
 
 
+#: Whether the command line asked for JSON at all, even where an option swallowed it
+#: (``--set --json``): set by the entry point, read by the error boundary.
+json_requested = False
+
+
 @contextlib.contextmanager
 def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
-    """The CLI's one error boundary: a library error becomes one message and its exit code."""
+    """The CLI's one error boundary: a library error becomes one message and its exit code.
+
+    Inside it, NumPy floating-point overflow, invalid operations and division
+    by zero raise instead of warning: the library handles the ones it expects
+    (``np.errstate`` where it checks the results itself), and any other is an
+    error with one line, never a RuntimeWarning on stderr.
+    """
+    as_json = as_json or json_requested
     try:
-        yield
+        with _numpy_raises():
+            yield
     except MlpError as e:
         if debug:
             raise
@@ -79,11 +92,23 @@ def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
         if debug:
             raise
         _fail("out of memory: try a smaller model, batch or dataset", 2, as_json)
+    except FloatingPointError as e:
+        if debug:
+            raise
+        _fail(f"numerical error ({e}): an input or setting far out of range?", 2, as_json)
     except OSError as e:  # permissions, full disk: name the file
         if debug:
             raise
         where = f"{e.filename}: " if e.filename else ""
         _fail(f"{where}{e.strerror or e}", 2, as_json)
+
+
+@contextlib.contextmanager
+def _numpy_raises() -> Iterator[None]:
+    import numpy as np  # here, not at the top: `mlp --help` must not load NumPy
+
+    with np.errstate(over="raise", invalid="raise", divide="raise", under="ignore"):
+        yield
 
 
 def _fail(message: str, code: int, as_json: bool) -> None:

@@ -11,10 +11,12 @@ import typer
 
 from mlpcli.cli.common import (
     DebugOption,
+    JsonOption,
     LabelsOption,
     QuietOption,
     RunArgument,
     console,
+    emit_json,
     reported_errors,
 )
 
@@ -26,17 +28,20 @@ def predict(
         Path | None, typer.Option("--out", help="Write the CSV here instead of stdout.")
     ] = None,
     labels: LabelsOption = None,
+    json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Predict with a trained run: one CSV row per input row.
 
     Columns: the predicted class and, where the loss defines them, the class
-    probabilities (p_<class>); for regression, the predicted values.
+    probabilities (p_<class>); for regression, the predicted values. With
+    --json, stdout holds one JSON document instead: {"columns", "rows"}, or
+    with --out {"out", "n", "columns"}.
 
     Example:  mlp predict runs/quickstart-1 --data datasets/moons.csv --out predictions.csv
     """
-    with reported_errors(debug):
+    with reported_errors(debug, json_):
         from mlpcli.files.atomic import check_output, write_output
         from mlpcli.files.model import load_model
         from mlpcli.inference import dataset_for, predictions
@@ -50,8 +55,11 @@ def predict(
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)
         writer.writerows([[repr(v) if isinstance(v, float) else v for v in row] for row in rows])
-        if out is None:
-            typer.echo(buffer.getvalue(), nl=False)
-        else:
+        if out is not None:
             write_output(out, buffer.getvalue().encode(), inputs=inputs)
             console(quiet).print(f"wrote {len(rows)} predictions to {out}")
+        if json_:
+            where = {"columns": header, "rows": rows} if out is None else {"out": str(out)}
+            emit_json({**where, "n": len(rows)} if out is not None else where)
+        elif out is None:
+            typer.echo(buffer.getvalue(), nl=False)

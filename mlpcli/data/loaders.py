@@ -264,7 +264,7 @@ def load_npz(
         keys = set(archive.files)
         for key in ("x", "y") if targets else ("x",):
             if key not in keys:
-                raise DataError(f"{path}: no array '{key}' (arrays: {', '.join(sorted(keys))})")
+                raise DataError(f"{path}: no array '{key}' (arrays: {shown(sorted(keys))})")
 
         def get(key: str) -> np.ndarray:
             try:
@@ -321,8 +321,9 @@ def _npz_dataset(
             bad = ~np.isfinite(data.x[start : start + 16384])
             if bad.any():
                 row, col = (int(i) for i in np.argwhere(bad)[0])
+                row += start
                 raise DataError(
-                    f"{data.source}: {x[start + row, col]!r} at row {start + row + 1}, column "
+                    f"{data.source}: {x[row, col].item()!r} at row {row + 1}, column "
                     f"'{data.feature_names[col]}' is too large for {np.dtype(dtype)} "
                     "(set dtype: float64)"
                 )

@@ -33,15 +33,16 @@ class Standardizer:
 
         Accumulated in float64 (a float32 mean over 10⁵ rows loses digits) and
         over chunks of rows, so the training rows are never gathered into a
-        copy of the data. A column whose magnitudes reach 1e150 is divided by
-        its largest one first, so that its sum of squares cannot overflow.
+        copy of the data. A column whose magnitudes reach 1e150 (or stay below
+        1e-150) is divided by its largest one first, so that its sum of squares
+        can neither overflow nor underflow to zero.
         """
         rows = np.arange(len(x)) if rows is None else rows
         blocks = [rows[start : start + chunk] for start in range(0, len(rows), chunk)]
         peak = np.zeros(x.shape[1])
         for r in blocks:
             np.maximum(peak, np.abs(x[r]).max(axis=0), out=peak)
-        scale = np.where(peak >= 1e150, peak, 1.0)
+        scale = np.where((peak >= 1e150) | ((peak > 0) & (peak < 1e-150)), peak, 1.0)
         scaled = bool((scale != 1.0).any())
         total = np.zeros(x.shape[1])
         for r in blocks:
