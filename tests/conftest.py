@@ -3,8 +3,17 @@
 from __future__ import annotations
 
 import json
+import os
 import textwrap
 from pathlib import Path
+
+# One OpenBLAS thread unless the caller chose a number, set before NumPy loads OpenBLAS
+# (and inherited by the `mlp` subprocesses, so runs compared bit for bit share it). The
+# products here are small: a second thread gains nothing, and while another process keeps
+# the other core busy its waiting turns each product into a scheduler time slice (the
+# suite then ran three to ten times slower). `OPENBLAS_NUM_THREADS=2 pytest` checks the
+# claims with two threads; see the README, Testing.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
 import numpy as np
 import pytest

@@ -3,6 +3,7 @@ concurrent runs, determinism. Each test tries to break one."""
 
 import json
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -14,7 +15,7 @@ import pytest
 from conftest import metrics_rows, same_tensors
 from safetensors.numpy import load_file
 
-from mlpcli.files import atomic, safetensors
+from mlpcli.files import RUN_FILES, atomic, safetensors
 from mlpcli.files.atomic import atomic_write
 from mlpcli.files.model import load_model
 from mlpcli.files.safetensors import read_safetensors
@@ -98,56 +99,131 @@ def test_an_early_stopped_run_has_nothing_to_resume(write, mlp, tmp_path):
 
 
 # -- 2. safe interruption ------------------------------------------------------------------
+# No test here sleeps and hopes: each waits for something it can see (a file appears, a
+# metrics row is written), every wait has a deadline that fails the test instead of hanging,
+# and the runs that get interrupted are endless, so the signal always lands while training.
 
-LONG = (
+DEADLINE = 60.0  # seconds any one wait may take before the test fails
+
+#: Cannot finish within a test (100 000 epochs of 1200 stochastic steps), and writes
+#: metrics.csv, the state and the model after every epoch: tests watch metrics.csv to know
+#: how far it got.
+ENDLESS = (
     RESUMABLE.replace("BATCH", BATCHES["stochastic"])
     .replace("n_samples: 160", "n_samples: 1600")
-    .replace("epochs: 10", "epochs: 6")
+    .replace("epochs: 10", "epochs: 100000\n  checkpoint_seconds: 0")
 )
 
 
-def start_training(config, out, cwd):
+def wait_for(condition, proc=None, what="the event"):
+    """Poll ``condition()`` until true; fail if ``proc`` exits first or the deadline passes."""
+    deadline = time.monotonic() + DEADLINE
+    while not condition():
+        if proc is not None and proc.poll() is not None:
+            out, err = proc.communicate()
+            pytest.fail(f"the process exited ({proc.returncode}) before {what}: {err or out}")
+        if time.monotonic() > deadline:
+            pytest.fail(f"no {what} within {DEADLINE:.0f} s")
+        time.sleep(0.005)  # a polling interval, not a guess at how long anything takes
+
+
+def epochs_written(run) -> int:
+    """Epoch rows in ``run/metrics.csv`` (written atomically: a reader sees a whole file)."""
+    try:
+        return len((run / "metrics.csv").read_text().splitlines()) - 1
+    except FileNotFoundError:
+        return 0
+
+
+@pytest.fixture
+def processes():
+    """Popen objects registered here are killed at teardown if a failed test left them running."""
+    started = []
+    yield started
+    for proc in started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
+def start_training(processes, config, out, cwd, epochs=0):
+    """``mlp train`` in a subprocess; returns once it holds the run directory (config.yaml
+    written) and, with ``epochs``, once that many epochs are in metrics.csv."""
     proc = subprocess.Popen([exe(), "train", config, "--out", out], cwd=cwd,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-    deadline = time.monotonic() + 30
-    while not (out / "config.yaml").exists():  # written when training starts
-        assert proc.poll() is None, proc.communicate()
-        assert time.monotonic() < deadline
-        time.sleep(0.02)
+    processes.append(proc)
+    wait_for(lambda: (out / "config.yaml").exists(), proc, "config.yaml")
+    wait_for(lambda: epochs_written(out) >= epochs, proc, f"{epochs} epochs in metrics.csv")
     return proc
 
 
 @pytest.mark.parametrize("sig,code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_saves_state_and_the_run_resumes_exactly(sig, code, write, mlp, tmp_path):
-    path = write("c.yaml", LONG)
-    proc = start_training(path, tmp_path / "r", tmp_path)
-    time.sleep(0.4)
-    proc.send_signal(sig)
-    _, err = proc.communicate(timeout=60)
+def test_a_signal_saves_state_and_the_run_resumes_exactly(
+    sig, code, write, mlp, processes, tmp_path
+):
+    path = write("c.yaml", ENDLESS)
+    proc = start_training(processes, path, tmp_path / "r", tmp_path, epochs=2)
+    proc.send_signal(sig)  # during epoch 3 or later: the run cannot have finished
+    _, err = proc.communicate(timeout=DEADLINE)
     assert proc.returncode == code, err
     assert f"mlp train --resume {tmp_path / 'r'}" in err
     state, _, _ = load_state(tmp_path / "r" / "state.safetensors")
-    assert state["stop_reason"] == "interrupted" and 0 < state["step"] < 6 * 1200
-    res = subprocess.run([exe(), "train", "--resume", tmp_path / "r", "-q"], cwd=tmp_path)
+    assert state["stop_reason"] == "interrupted" and state["epoch"] >= 2
+    assert state["step"] == state["epoch"] * 1200 + state["step_in_epoch"]
+    # Continue to a few epochs past the interruption; the same config stopped there by its
+    # epoch count must give the same bits.
+    epochs = state["epoch"] + 2
+    resume = [exe(), "train", "--resume", tmp_path / "r", "-q", "--set", f"train.epochs={epochs}"]
+    res = subprocess.run(resume, cwd=tmp_path, timeout=DEADLINE)
     assert res.returncode == 0
-    assert mlp("train", path, "--out", "full", "-q").exit_code == 0
+    full = mlp("train", path, "--out", "full", "-q", "--set", f"train.epochs={epochs}")
+    assert full.exit_code == 0, full.stderr
     same_run(tmp_path / "full", tmp_path / "r")
 
 
-def test_a_second_signal_exits_at_once_without_corrupting_files(write, tmp_path):
-    proc = start_training(write("c.yaml", LONG), tmp_path / "r", tmp_path)
-    time.sleep(0.3)
+def test_a_second_signal_exits_at_once_without_corrupting_files(write, processes, tmp_path):
+    # The second SIGINT may reach the process while it saves after the first, or the kernel
+    # may merge the two: either way the exit code is 130 and every file is whole.
+    proc = start_training(processes, write("c.yaml", ENDLESS), tmp_path / "r", tmp_path, 1)
     proc.send_signal(signal.SIGINT)
     proc.send_signal(signal.SIGINT)
-    proc.communicate(timeout=60)
+    proc.communicate(timeout=DEADLINE)
     assert proc.returncode == 130
-    assert_run_files_intact(tmp_path / "r")
+    assert_run_files_intact(tmp_path / "r", killed=True)
 
 
-def assert_run_files_intact(run):
-    """Whatever files a run has are complete: each one parses, and no temporary is left."""
+def test_the_second_signal_does_not_wait_for_the_save():
+    # What the process test above cannot pin down (when each signal arrives), this one can:
+    # a signal a process sends itself is handled before the next line runs.
+    code = (
+        "import os, signal\n"
+        "from mlpcli.cli.common import StopFlag\n"
+        "with StopFlag() as stop:\n"
+        "    os.kill(os.getpid(), signal.SIGTERM)\n"
+        "    assert stop() and stop.exit_code == 143\n"
+        "    print('first: stop requested', flush=True)\n"
+        "    os.kill(os.getpid(), signal.SIGINT)\n"
+        "    print('second: still running')\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=DEADLINE)  # fmt: skip
+    assert res.returncode == 128 + signal.SIGINT, res.stderr
+    assert res.stdout == "first: stop requested\n"
+
+
+def assert_run_files_intact(run, killed=False):
+    """Whatever files a run has are complete: each one parses. No temporary file is left,
+    except after a process was killed (``killed``): a writer that dies between naming its
+    finished temporary ``.<file>.<pid>.tmp`` and renaming it over ``<file>`` leaves it
+    behind, and the next process to open the run directory deletes it."""
     names = {p.name for p in run.iterdir()} - {".lock"}
-    assert not [n for n in names if n.endswith(".tmp")], names
+    temporaries = {n for n in names if n.endswith(".tmp")}
+    if killed:
+        files = "|".join(map(re.escape, RUN_FILES))
+        stale = re.compile(rf"\.({files})\..+\.tmp")
+        assert all(stale.fullmatch(n) for n in temporaries), temporaries
+    else:
+        assert not temporaries, names
     if "model.safetensors" in names:
         load_model(run)
     if "state.safetensors" in names:
@@ -206,50 +282,63 @@ def test_a_checkpoint_that_fails_midway_keeps_the_previous_one(write, mlp, tmp_p
     assert before.keys() <= {p.name for p in (tmp_path / "r").iterdir()}
 
 
-def test_sigkill_while_checkpointing_never_corrupts_a_run(write, tmp_path):
-    # A checkpoint after every epoch, epochs of a few milliseconds: most kills land in or
-    # near a write.
+def test_sigkill_while_checkpointing_never_corrupts_a_run(write, mlp, tmp_path, processes):
+    # A checkpoint after every epoch, epochs of a few milliseconds: each kill comes right
+    # after the process wrote metrics.csv for 1–3 new epochs, while it is writing the state
+    # and the model or has just started the next epoch. The run is endless, so every kill
+    # lands; afterwards the run resumes to the bits of a run that was never killed.
     text = (
-        LONG.replace("epochs: 6", "epochs: 200\n  checkpoint_seconds: 0")
-        .replace("n_samples: 1600", "n_samples: 400")
+        ENDLESS.replace("n_samples: 1600", "n_samples: 400")
         .replace("{mode: stochastic}", "{mode: minibatch, size: 4}")
         .replace("  early_stopping: {patience: 100, restore_best: true}\n", "")
     )
-    assert "early_stopping" not in text
+    assert "early_stopping" not in text and "epochs: 100000" in text
     path = write("c.yaml", text)
     run = tmp_path / "r"
     rng = np.random.default_rng(0)
-    killed = 0
-    for attempt in range(8):
+    kills = 8
+    for attempt in range(kills):
         args = ["train", path, "--out", run] if attempt == 0 else ["train", "--resume", run]
+        before = epochs_written(run)
+        leftovers = list(run.glob(".*.tmp"))
         proc = subprocess.Popen([exe(), *map(str, args), "-q"], cwd=tmp_path)
-        time.sleep(0.7 + rng.uniform(0, 0.3))  # start-up, then some epochs
-        if proc.poll() is not None:  # finished before the kill
-            break
+        processes.append(proc)
+        target = before + int(rng.integers(1, 4))
+        wait_for(lambda t=target: epochs_written(run) >= t, proc, f"epoch {target} in metrics.csv")
+        assert not [p for p in leftovers if p.exists()]  # the new process cleared them away
         proc.send_signal(signal.SIGKILL)
-        proc.wait()
-        killed += 1
-        assert_run_files_intact(run)
+        assert proc.wait(timeout=DEADLINE) == -signal.SIGKILL  # killed, not finished
+        assert_run_files_intact(run, killed=True)
         assert (run / "state.safetensors").exists()
-    assert killed >= 3
-    assert subprocess.run([exe(), "train", "--resume", run, "-q"], cwd=tmp_path).returncode == 0
+    state, _, _ = load_state(run / "state.safetensors")
+    epochs = state["epoch"] + 2
+    res = subprocess.run([exe(), "train", "--resume", run, "-q", "--set", f"train.epochs={epochs}"],
+                         cwd=tmp_path, timeout=DEADLINE)  # fmt: skip
+    assert res.returncode == 0
     assert_run_files_intact(run)
     summary = json.loads((run / "summary.json").read_text())
-    assert summary["stop_reason"] == "completed" and summary["epochs_run"] == 200
+    assert summary["stop_reason"] == "completed" and summary["epochs_run"] == epochs
+    assert (
+        mlp("train", path, "--out", "full", "-q", "--set", f"train.epochs={epochs}").exit_code == 0
+    )
+    same_run(tmp_path / "full", run)
 
 
 # -- 7. concurrent runs --------------------------------------------------------------------
 
 
-def test_a_second_process_cannot_write_the_same_run(write, tmp_path):
-    path = write("c.yaml", LONG)
-    first = start_training(path, tmp_path / "r", tmp_path)
-    second = subprocess.run([exe(), "train", path, "--out", tmp_path / "r", "--force"],
-                            cwd=tmp_path, capture_output=True, text=True)  # fmt: skip
+def test_a_second_process_cannot_write_the_same_run(write, processes, tmp_path):
+    path = write("c.yaml", ENDLESS)  # still training whenever the second one comes
+    first = start_training(processes, path, tmp_path / "r", tmp_path)
+    second = subprocess.run(
+        [exe(), "train", path, "--out", tmp_path / "r", "--force"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=DEADLINE,
+    )  # fmt: skip
     assert second.returncode == 2
     assert f"in use by another mlp process (pid {first.pid})" in second.stderr
     first.send_signal(signal.SIGINT)
-    first.communicate(timeout=60)
+    first.communicate(timeout=DEADLINE)
+    assert first.returncode == 130
     assert not (tmp_path / "r" / ".lock").exists()
 
 
