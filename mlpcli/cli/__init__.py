@@ -13,6 +13,7 @@ from mlpcli import __version__
 from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
 from mlpcli.cli.graph import graph
+from mlpcli.cli.plot import plot
 from mlpcli.cli.predict import predict
 from mlpcli.cli.train import train
 
@@ -29,6 +30,7 @@ app.command("eval")(eval_)
 app.command("predict")(predict)
 app.command("gradcheck")(gradcheck)
 app.command("graph")(graph)
+app.command("plot")(plot)
 
 
 def _version(value: bool) -> None:
