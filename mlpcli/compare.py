@@ -118,7 +118,10 @@ def _parts(c: Config) -> list[tuple[tuple[str, ...], str]]:
     if model.features is not None:
         spec = model.features.model_dump(exclude_none=True)
         kind = spec.pop("type", "features")
-        args = ", ".join(f"{k} {show_value(v)}" for k, v in spec.items())
+        args = ", ".join(
+            (k if v else f"no {k}") if isinstance(v, bool) else f"{k} {show_value(v)}"
+            for k, v in spec.items()
+        )
         parts.append((("model.features",), f"φ {kind}" + (f" ({args})" if args else "")))
     parts.append((("loss",), c.loss))
     lams = c.regularizer.model_dump(mode="json", by_alias=True, exclude_none=True)

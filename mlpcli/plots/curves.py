@@ -38,8 +38,9 @@ def learning_curves(
             _pair(ax, xs, h, name, i)
         _line(lr, xs, h["lr"], i, "-")
         _line(batch, xs, h["batch_size"], i, "-")
-    _loss_axis(loss, histories)
-    _metric_axis(metric, histories[0].metric)
+    loss.set_ylabel("data loss (mean per example)")
+    _log_axis_cut(loss, histories, "loss")
+    _metric_axis(metric, histories)
     lr.set_ylabel("learning rate η (per step)")
     _log_if_wide(lr, [h["lr"] for h in histories])
     batch.set_ylabel("batch size (examples per step)")
@@ -66,11 +67,12 @@ def _line(ax: Axes, xs: np.ndarray, ys: np.ndarray, i: int, linestyle: str) -> N
     )  # fmt: skip
 
 
-def _loss_axis(ax: Axes, histories: Sequence[History]) -> None:
-    ax.set_ylabel("data loss (mean per example)")
+def _log_axis_cut(ax: Axes, histories: Sequence[History], name: str) -> None:
+    """A log axis for ``train_/val_<name>``, cut above :data:`CUT` × the largest first value."""
     ax.set_yscale("log")
-    firsts = [h["train_loss"][0] for h in histories if len(h) and np.isfinite(h["train_loss"][0])]
-    values = np.concatenate([h["train_loss"] for h in histories])
+    column = f"train_{name}"
+    firsts = [h[column][0] for h in histories if len(h) and np.isfinite(h[column][0])]
+    values = np.concatenate([h[column] for h in histories])
     values = values[np.isfinite(values) & (values > 0)]
     if not firsts or len(values) == 0:
         return
@@ -78,11 +80,11 @@ def _loss_axis(ax: Axes, histories: Sequence[History]) -> None:
     if values.max() > top:  # a run runs away: cut it, and mark where it leaves
         ax.set_ylim(values.min() / 2, top)
         for i, h in enumerate(histories):
-            _mark_runaway(ax, h, top, i)
+            _mark_runaway(ax, h, column, top, i)
 
 
-def _mark_runaway(ax: Axes, h: History, top: float, i: int) -> None:
-    ys = h["train_loss"]
+def _mark_runaway(ax: Axes, h: History, column: str, top: float, i: int) -> None:
+    ys = h[column]
     above = np.flatnonzero(~(ys <= top))  # NaN and inf count as above
     if len(above) == 0:
         return
@@ -93,13 +95,13 @@ def _mark_runaway(ax: Axes, h: History, top: float, i: int) -> None:
     )  # fmt: skip
 
 
-def _metric_axis(ax: Axes, metric: str) -> None:
-    if metric == "accuracy":
+def _metric_axis(ax: Axes, histories: Sequence[History]) -> None:
+    if histories[0].metric == "accuracy":
         ax.set_ylabel("accuracy (fraction correct)")
         ax.set_ylim(-0.02, 1.02)
     else:
         ax.set_ylabel("mean squared error")
-        ax.set_yscale("log")
+        _log_axis_cut(ax, histories, "mse")
 
 
 def _log_if_wide(ax: Axes, columns: Sequence[np.ndarray], base: float = 10) -> None:

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from mlpcli import compare
 from mlpcli.config import Config, load_config
 from mlpcli.data.synthetic import TARGET_FUNCTIONS
-from mlpcli.errors import ConfigError
+from mlpcli.errors import ConfigError, ModelFileError
 from mlpcli.files.model import SavedModel, load_model
 from mlpcli.history import read_history
 from mlpcli.inference import dataset_for, report
@@ -43,6 +43,10 @@ def _title(what: str, names: Sequence[str], configs: Sequence[Config]) -> str:
 
 def curves(paths: Sequence[Path], x: str = "epoch") -> Figure:
     """Learning curves of the runs, overlaid (see :mod:`mlpcli.plots.curves`)."""
+    for p in paths:
+        missing = [f for f in ("config.yaml", "metrics.csv") if not (Path(p) / f).is_file()]
+        if missing:
+            raise ModelFileError(f"{p}: not a run directory (no {' or '.join(missing)})")
     names = [run_name(p) for p in paths]
     configs = [load_config(Path(p) / "config.yaml") for p in paths]
     histories = [read_history(p) for p in paths]

@@ -100,6 +100,4 @@ def _first_layer_images(fig: SubFigure, ax: Axes, saved: SavedModel, label: str)
 def _colormap():
     from matplotlib import colormaps
 
-    cmap = colormaps[style.SEQUENTIAL].copy()
-    cmap.set_bad("white")  # the gaps between tiles
-    return cmap
+    return colormaps[style.SEQUENTIAL].with_extremes(bad="white")  # the gaps between tiles
