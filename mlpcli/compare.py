@@ -18,7 +18,6 @@ from typing import Any
 from mlpcli.config import Config
 from mlpcli.config.resolve import flatten
 
-
 #: Fields a label names by the lecture's symbol rather than by their path.
 SYMBOLS = {
     "train.lr.initial": "η",

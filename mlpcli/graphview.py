@@ -387,17 +387,12 @@ def to_dot(view: GraphView, values: bool) -> str:
         "  rankdir=LR;",
         '  node [fontname="Helvetica", fontsize=10];',
     ]
-    fills = {"parameter": "#F5D9A6", "variable": "#F5D9A6", "input": "#BFDDEE", "target": "#BFDDEE"}
     for v in view.nodes:
         label = [v.name, v.formula if v.kind == "op" else v.kind, shape_text(v.shape)]
         if values:
             label.append(f"value: {describe_array(v.node.value)}")
             label.append(f"∂{root}/∂{v.name}: {describe_array(v.node.grad)}")
-        style = (
-            f'shape=box, style="rounded,filled", fillcolor="{fills[v.kind]}"'
-            if v.kind in fills
-            else "shape=box" if v.kind == "constant" else "shape=ellipse"
-        )
+        style = DOT_STYLES[v.kind]
         bold = ", penwidth=2" if v is view.root else ""
         lines.append(f'  {ids[id(v.node)]} [label="{_escape(label)}", {style}{bold}];')
     for v in view.nodes:
@@ -405,6 +400,18 @@ def to_dot(view: GraphView, values: bool) -> str:
             lines.append(f"  {ids[id(parent)]} -> {ids[id(v.node)]};")
     lines.append("}")
     return "\n".join(lines) + "\n"
+
+
+#: How each kind of node looks in DOT: leaves are boxes (parameters orange, data blue).
+_LEAF = 'shape=box, style="rounded,filled", fillcolor='
+DOT_STYLES = {
+    "op": "shape=ellipse",
+    "parameter": _LEAF + '"#F5D9A6"',
+    "variable": _LEAF + '"#F5D9A6"',
+    "input": _LEAF + '"#BFDDEE"',
+    "target": _LEAF + '"#BFDDEE"',
+    "constant": "shape=box",
+}
 
 
 def _escape(lines: list[str]) -> str:

@@ -44,8 +44,15 @@ def regimes(mlp, tmp_path):
     """The lecture's three learning-rate regimes: η too small, right, too large (diverges)."""
     quadratic = CONFIGS / "learning-rate-quadratic.yaml"
     return [
-        train(mlp, tmp_path, quadratic, f"learning-rate-quadratic-{i}", f"train.lr={lr}",
-              "train.epochs=80", code=3 if lr == 3 else 0)  # fmt: skip
+        train(
+            mlp,
+            tmp_path,
+            quadratic,
+            f"learning-rate-quadratic-{i}",
+            f"train.lr={lr}",
+            "train.epochs=80",
+            code=3 if lr == 3 else 0,
+        )
         for i, lr in enumerate((0.1, 1, 3), 1)
     ]
 
@@ -88,7 +95,7 @@ def test_decision_regions_of_xor_have_the_classes_where_xor_puts_them(mlp, tmp_p
         for offset in [(0.0, 0.0), (0.45, 0.45)]:  # on the points, and between them
             point = np.multiply(corner, np.add(1.0, offset))
             px, py = ax.transData.transform(point)
-            row, col = int(round(height - py)), int(round(px))
+            row, col = round(height - py), round(px)
             patch = rgb[row - 6 : row + 7, col - 6 : col + 7].reshape(-1, 3)
             nearest = np.argmin(((patch[:, None, :] - candidates) ** 2).sum(-1), axis=1)
             own = np.isin(nearest, [expected, expected + 2]).sum()
@@ -180,8 +187,8 @@ def test_default_output_name_and_bad_arguments(mlp, tmp_path, write):
         res = mlp("plot", *args)
         assert res.exit_code == 2 and message in res.stderr, (args, res.stderr)
         assert "Traceback" not in res.stderr
-    (run / "metrics.csv").write_text("epoch,step,train_loss,val_loss,train_accuracy,val_accuracy,"
-                                     "lr,batch_size,seconds\n1,2,0.5,,0.9,,0.1,16,0.1\n1,x\n")  # fmt: skip
+    header = "epoch,step,train_loss,val_loss,train_accuracy,val_accuracy,lr,batch_size,seconds"
+    (run / "metrics.csv").write_text(f"{header}\n1,2,0.5,,0.9,,0.1,16,0.1\n1,x\n")
     res = mlp("plot", run)
     assert res.exit_code == 2 and "metrics.csv, line 3: 2 fields" in res.stderr
 

@@ -31,9 +31,11 @@ class XAxis(str, Enum):
 def plot(
     runs: Annotated[
         list[Path],
-        typer.Argument(help="Run directories; several overlay (curves, weights) or sit side "
-                       "by side (boundary, confusion)."),
-    ],  # fmt: skip
+        typer.Argument(
+            help="Run directories; several overlay (curves, weights) or sit side "
+            "by side (boundary, confusion)."
+        ),
+    ],
     boundary: Annotated[
         bool,
         typer.Option(

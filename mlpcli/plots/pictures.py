@@ -101,7 +101,9 @@ def confusions(
     for ax, s, label in zip(axes, saved, compare.labels(configs, names)):
         dataset = dataset_for(s, data, targets=True, labels=labels)
         where = Path(dataset.source).name
-        confusion_panel(fig, ax, report(s, dataset), f"{label}\n{where}" if len(saved) > 1 else where)
+        confusion_panel(
+            fig, ax, report(s, dataset), f"{label}\n{where}" if len(saved) > 1 else where
+        )
     style.suptitle(fig, _title("Confusion matrix", names, configs))
     return fig
 

@@ -18,11 +18,11 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display, the same pixels on every machine; pyplot is never used
 
-from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
-from matplotlib.colors import to_rgb  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.colors import to_rgb
+from matplotlib.figure import Figure
 
-from mlpcli.files.atomic import atomic_write  # noqa: E402
+from mlpcli.files.atomic import atomic_write
 
 #: Okabe & Ito (2008): blue, orange, bluish green, reddish purple, sky blue, vermillion,
 #: yellow, black.
