@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
-from pathlib import PurePath
+from pathlib import Path, PurePath
 from typing import Any
 
 from mlpcli.config import Config
@@ -65,6 +65,12 @@ def labels(configs: Sequence[Config], names: Sequence[str]) -> list[str]:
         flat = _flat(config)
         out.append(", ".join(f"{SYMBOLS.get(k, k)}={show_value(flat.get(k))}" for k in fields))
     return out
+
+
+def run_name(path: str | Path) -> str:
+    """A run's name: its directory's (for a model file, the directory holding it)."""
+    path = Path(path).resolve()
+    return (path.parent if path.is_file() else path).name
 
 
 def common_name(names: Sequence[str]) -> str | None:

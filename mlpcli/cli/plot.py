@@ -109,7 +109,9 @@ def plot(
 
 def default_out(runs: list[Path], kind: str) -> Path:
     """``<run>-<kind>.png`` in the current directory (runs joined by ``+``, or counted)."""
-    names = [r.resolve().name if r.is_dir() else r.resolve().parent.name for r in runs]
+    from mlpcli.compare import run_name
+
+    names = [run_name(r) for r in runs]
     joined = "+".join(names)
     if len(joined) > 80:
         joined = f"{names[0]}+{len(names) - 1}-more"

@@ -28,12 +28,6 @@ from mlpcli.plots.weights import weights_figure
 from mlpcli.prepare import raw_splits
 
 
-def run_name(path: Path) -> str:
-    """A run's name: its directory's (for a model file, the directory holding it)."""
-    path = Path(path)
-    return (path.parent if path.is_file() else path).resolve().name
-
-
 def _title(what: str, names: Sequence[str], configs: Sequence[Config]) -> str:
     """``What: name (what the runs share)``; the name only when the runs share one."""
     shared = compare.describe(configs[0], skip=compare.differing_fields(configs))
@@ -47,7 +41,7 @@ def curves(paths: Sequence[Path], x: str = "epoch") -> Figure:
         missing = [f for f in ("config.yaml", "metrics.csv") if not (Path(p) / f).is_file()]
         if missing:
             raise ModelFileError(f"{p}: not a run directory (no {' or '.join(missing)})")
-    names = [run_name(p) for p in paths]
+    names = [compare.run_name(p) for p in paths]
     configs = [load_config(Path(p) / "config.yaml") for p in paths]
     histories = [read_history(p) for p in paths]
     title = _title("Learning curves", names, configs)
@@ -56,7 +50,7 @@ def curves(paths: Sequence[Path], x: str = "epoch") -> Figure:
 
 def _models(paths: Sequence[Path]) -> tuple[list[SavedModel], list[str], list[Config]]:
     saved = [load_model(p) for p in paths]
-    return saved, [run_name(p) for p in paths], [s.config for s in saved]
+    return saved, [compare.run_name(p) for p in paths], [s.config for s in saved]
 
 
 def boundaries(paths: Sequence[Path]) -> Figure:
