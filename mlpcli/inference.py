@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from mlpcli.config import load_config
+from mlpcli.config import Config, load_config
 from mlpcli.data.dataset import Dataset
 from mlpcli.data.loaders import csv_columns, shown
 from mlpcli.data.sources import detect_format, read_file
@@ -88,6 +88,19 @@ def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]
     return header, [[label, *row] for label, row in zip(labels, probs.tolist())]
 
 
+def run_config(run: Path | None) -> Config:
+    """The config of the run directory ``run``, as its ``config.yaml`` says: the only
+    source of which data files a trained model's commands open by default.
+
+    A model file's own metadata never decides that: a crafted one could name any
+    file on the machine. A bare model file therefore needs ``--data``.
+    """
+    config_file = None if run is None else Path(run) / "config.yaml"
+    if config_file is None or not config_file.is_file():
+        raise UsageError(f"{run}: a model file alone names no data to use; pass --data PATH")
+    return load_config(config_file)
+
+
 def dataset_for(
     saved: SavedModel,
     path: Path | None,
@@ -107,10 +120,7 @@ def dataset_for(
     IDX images need their ``labels`` file to be evaluated.
     """
     if path is None:
-        config_file = None if run is None else Path(run) / "config.yaml"
-        if config_file is None or not config_file.is_file():
-            raise UsageError(f"{run}: a model file alone names no data to use; pass --data PATH")
-        return held_out_data(load_config(config_file))
+        return held_out_data(run_config(run))
     path = Path(path)
     target = features = None
     if labels is None and detect_format(path) == "csv":

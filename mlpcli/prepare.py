@@ -253,13 +253,35 @@ def held_out_data(config: Config) -> Dataset:
         return load_source(d.validation, "validation", config)[0]
     if d.test_split is None and d.validation_split is None:
         raise DataError("the run has no test or validation data to evaluate on; pass --data PATH")
-    strata = encode_classes(train)[0] if d.task == "classification" else None
-    plan = plan_for(config, train, strata)
+    plan = _raw_plan(config, train)
     name, rows = ("test", plan.test) if plan.test is not None else ("validation", plan.validation)
+    return _rows_of(train, rows, name)
+
+
+def raw_splits(config: Config) -> dict[str, Dataset]:
+    """The raw rows of every split the config makes, by name (train, validation, test).
+
+    The same rows training used, recomputed from the seed; inputs as read,
+    before the model's input transform (for pictures of the data).
+    """
+    train, bundled_test = load_source(config.data.train, "train", config)
+    plan = _raw_plan(config, train)
+    out = {"train": train if plan.train is None else _rows_of(train, plan.train, "train")}
+    for name in ("validation", "test"):
+        rows = getattr(plan, name)
+        if rows is not None:
+            out[name] = _rows_of(train, rows, name)
+    out.update(other_sources(config, train, bundled_test))
+    return out
+
+
+def _raw_plan(config: Config, train: Dataset) -> SplitPlan:
+    strata = encode_classes(train)[0] if config.data.task == "classification" else None
+    return plan_for(config, train, strata)
+
+
+def _rows_of(data: Dataset, rows: np.ndarray, name: str) -> Dataset:
     return Dataset(
-        train.x[rows],
-        train.y[rows],
-        train.feature_names,
-        train.target_names,
-        f"{train.source} ({name} split)",
-    )
+        data.x[rows], data.y[rows], data.feature_names, data.target_names,
+        f"{data.source} ({name} split)",
+    )  # fmt: skip

@@ -14,6 +14,8 @@ from mlpcli.cli import common
 from mlpcli.cli.common import emit_json
 from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
+from mlpcli.cli.graph import graph
+from mlpcli.cli.plot import plot
 from mlpcli.cli.predict import predict
 from mlpcli.cli.train import train
 
@@ -29,6 +31,8 @@ app.command("train")(train)
 app.command("eval")(eval_)
 app.command("predict")(predict)
 app.command("gradcheck")(gradcheck)
+app.command("graph")(graph)
+app.command("plot")(plot)
 
 
 def _version(value: bool) -> None:

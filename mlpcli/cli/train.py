@@ -42,6 +42,13 @@ def train(
         Path | None,
         typer.Option("--resume", help="Continue a stopped run (only train.epochs may change)."),
     ] = None,
+    curve: Annotated[
+        bool | None,
+        typer.Option(
+            "--curve/--no-curve",
+            help="Draw the loss curve at the end (default: when stderr is a terminal).",
+        ),
+    ] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -49,8 +56,8 @@ def train(
     """Train the network a config describes, into a run directory.
 
     Writes config.yaml, model.safetensors, metrics.csv, summary.json and the
-    state for --resume. Exit 0 done, 2 bad config or data, 3 diverged,
-    130/143 interrupted (state saved).
+    state for --resume, and draws the loss curve in the terminal. Exit 0
+    done, 2 bad config or data, 3 diverged, 130/143 interrupted (state saved).
 
     Example:  mlp train configs/quickstart.yaml --set train.epochs=50 --out runs/quick
     """
@@ -63,7 +70,7 @@ def train(
                 result = _run(config, set_ or [], out, force, init_from, resume, display, stop)
             finally:
                 display.stop()
-        _finish(result, display, stop.exit_code, json_)
+        _finish(result, display, stop.exit_code, json_, curve)
 
 
 def _run(config, overrides, out, force, init_from, resume, display, stop):
@@ -86,9 +93,10 @@ def _run(config, overrides, out, force, init_from, resume, display, stop):
     )
 
 
-def _finish(result, display, interrupted_code: int, json_: bool) -> None:
-    """The result table, the stop's message, the JSON document and the exit code."""
+def _finish(result, display, interrupted_code: int, json_: bool, curve: bool | None) -> None:
+    """The result table, the loss curve, the stop's message, the JSON document and the exit code."""
     display.finish(result)
+    show_curve(display.console, result.run.path, curve)
     reason = result.state.stop_reason
     if reason == "diverged":
         display.console.print(Text("error: ", style="bold red") + Text(result.error))
@@ -102,3 +110,16 @@ def _finish(result, display, interrupted_code: int, json_: bool) -> None:
         raise typer.Exit(3)
     if reason == "interrupted":
         raise typer.Exit(interrupted_code)
+
+
+def show_curve(console, run_path: Path, curve: bool | None) -> None:
+    """The run's loss curve on ``console``: when it is a terminal, or when asked (``--curve``)."""
+    wanted = console.is_terminal if curve is None else curve
+    if console.quiet or not wanted or not (run_path / "metrics.csv").exists():
+        return
+    from mlpcli.history import read_history
+    from mlpcli.plots.terminal import loss_curve
+
+    text = loss_curve(read_history(run_path), width=min(console.width, 100) - 2)
+    if text:
+        console.print(Text.from_ansi(text))

@@ -140,7 +140,7 @@ def sine(
     _check_common(n_samples, noise)
     _require(high > low, "high", "must be > low")
     x = rng.uniform(low, high, (n_samples, 1))
-    return x, np.sin(x) + rng.normal(0.0, noise, x.shape)
+    return x, TARGET_FUNCTIONS["sine"][0](x) + rng.normal(0.0, noise, x.shape)
 
 
 def linear(
@@ -175,3 +175,8 @@ GENERATORS: dict[str, Callable[..., tuple]] = {
 
 #: Generators whose targets are real numbers.
 REGRESSION_GENERATORS = frozenset({"sine"})
+
+#: The noise-free function a regression generator samples, and its formula (for pictures).
+TARGET_FUNCTIONS: dict[str, tuple[Callable[[np.ndarray], np.ndarray], str]] = {
+    "sine": (np.sin, "sin(x)"),
+}

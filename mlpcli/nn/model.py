@@ -16,6 +16,7 @@ graph (:meth:`MLP.forward`) takes prepared inputs, as training batches are;
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from functools import partial
 from typing import Any
@@ -75,15 +76,7 @@ class MLP:
                 f"{len(activation)} activations given for {len(self.hidden)} hidden layers"
             )
         self.activations = [*activation, output_activation]
-        # op factories per layer, looked up once; identity adds no node to the graph
-        self._activation_ops = [
-            None
-            if name == "identity"
-            else partial(ACTIVATIONS[name], inplace=True)
-            if name in INPLACE
-            else ACTIVATIONS[name]
-            for name in self.activations
-        ]
+        self._activation_ops = self._make_activation_ops(inplace=True)
         self.dtype = np.dtype(dtype)
         self.inputs = inputs if inputs is not None else InputTransform(n_inputs)
         sizes = [self.inputs.n_features, *self.hidden, n_outputs]
@@ -92,6 +85,30 @@ class MLP:
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
         ]
         self._stack = list(zip(self.layers, self._activation_ops))
+
+    def _make_activation_ops(self, inplace: bool) -> list:
+        """Op factories per layer, looked up once; identity adds no node to the graph."""
+        return [
+            None
+            if name == "identity"
+            else partial(ACTIVATIONS[name], inplace=True)
+            if inplace and name in INPLACE
+            else ACTIVATIONS[name]
+            for name in self.activations
+        ]
+
+    def out_of_place(self) -> MLP:
+        """The same network, sharing its parameters, with every activation in a new array.
+
+        Training runs ReLU and tanh in place on the pre-activations, so a
+        pre-activation node ends up holding h(a) (docs/design.md). A graph
+        built by this copy keeps a and h(a) apart, for showing every node's
+        value (``mlp graph --values``); its arithmetic is the same.
+        """
+        clone = copy.copy(self)
+        clone._activation_ops = self._make_activation_ops(inplace=False)
+        clone._stack = list(zip(self.layers, clone._activation_ops))
+        return clone
 
     # -- parameters --------------------------------------------------------
     def reset_parameters(self, rng: np.random.Generator) -> None:

@@ -1,0 +1,152 @@
+"""Runs side by side: which config fields differ between them, and a run in a few words.
+
+A sweep over η gives runs whose configs differ in ``train.lr.initial``
+alone; :func:`differing_fields` finds that field, :func:`labels` turns it into
+one legend entry per run (``η=0.1``), and :func:`describe`
+says what the runs share (``hidden [4] tanh · binary_cross_entropy · …``),
+leaving out what the labels already say. Pure functions of resolved configs.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from pathlib import Path, PurePath
+from typing import Any
+
+from mlpcli.config import Config
+from mlpcli.config.resolve import flatten
+
+#: Fields a label names by the lecture's symbol rather than by their path.
+SYMBOLS = {
+    "train.lr.initial": "η",
+    "train.optimizer.momentum": "μ",
+    "regularizer.lambda": "λ",
+    "regularizer.lambda_l1": "λ₁",
+    "regularizer.lambda_l2": "λ₂",
+}
+
+
+def _flat(config: Config) -> dict[str, Any]:
+    data = config.model_dump(mode="json", by_alias=True)
+    return {".".join(map(str, k)): v for k, v in flatten(data).items()}
+
+
+def differing_fields(configs: Sequence[Config]) -> list[str]:
+    """Dotted paths of the fields whose values are not the same in every config.
+
+    In the order the first config lists its fields (then any field only
+    later configs have). Lists count as one value (``model.hidden``).
+    """
+    flats = [_flat(c) for c in configs]
+    keys = list(dict.fromkeys(k for flat in flats for k in flat))
+    return [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flats}) > 1]
+
+
+def show_value(value: Any) -> str:
+    """A config value as a label shows it: a file by its name, a list in brackets."""
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        return PurePath(value).name
+    if isinstance(value, list):
+        return "[" + ", ".join(show_value(v) for v in value) + "]"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return "none" if value is None else str(value)
+
+
+def labels(configs: Sequence[Config], names: Sequence[str]) -> list[str]:
+    """One label per run: its values of the differing fields, or its name if none differ."""
+    fields = differing_fields(configs)
+    if not fields:
+        return list(names)
+    out = []
+    for config in configs:
+        flat = _flat(config)
+        out.append(", ".join(f"{SYMBOLS.get(k, k)}={show_value(flat.get(k))}" for k in fields))
+    return out
+
+
+def run_name(path: str | Path) -> str:
+    """A run's name: its directory's (for a model file, the directory holding it)."""
+    path = Path(path).resolve()
+    return (path.parent if path.is_file() else path).name
+
+
+def common_name(names: Sequence[str]) -> str | None:
+    """What runs named ``quadratic-1``, ``quadratic-2`` share (``quadratic``), or None."""
+    stems = {re.sub(r"-\d+$", "", n) for n in names}
+    return stems.pop() if len(stems) == 1 else None
+
+
+def describe(config: Config, skip: Sequence[str] = (), only: Sequence[str] | None = None) -> str:
+    """What a config trains, in a few words.
+
+    ``xor.csv · hidden [4] tanh · binary_cross_entropy · η=0.5 · batch · 300 epochs``.
+    Parts that depend on a field in ``skip`` are left out (a legend says
+    them); with ``only``, just the parts that depend on those fields are kept.
+    """
+    kept = [
+        words
+        for prefixes, words in _parts(config)
+        if not any(_under(f, prefixes) for f in skip)
+        and (only is None or any(_under(f, prefixes) for f in only))
+    ]
+    return " · ".join(kept)
+
+
+def _under(field: str, prefixes: tuple[str, ...]) -> bool:
+    return any(field == p or field.startswith(p + ".") for p in prefixes)
+
+
+def source_name(source: Any) -> str:
+    """A data source in a word: its file name, or the generator's name."""
+    if source is None:
+        return "none"
+    for key in ("path", "images"):
+        if getattr(source, key, None):
+            return PurePath(getattr(source, key)).name
+    return f"{getattr(source, 'generator', 'data')} generator"
+
+
+def _parts(c: Config) -> list[tuple[tuple[str, ...], str]]:
+    """(the field prefixes a part depends on, its words), in reading order."""
+    parts: list[tuple[tuple[str, ...], str]] = [(("data.train",), source_name(c.data.train))]
+    model = c.model
+    net = "perceptron" if not model.hidden else f"hidden {show_value(model.hidden)}"
+    activations = sorted(set(model.activation)) if isinstance(model.activation, list) else []
+    if model.hidden and activations:
+        net += " " + "/".join(activations)
+    if model.output_activation != "identity":
+        net += f" → {model.output_activation}"
+    parts.append((("model.hidden", "model.activation", "model.output_activation"), net))
+    if model.features is not None:
+        spec = model.features.model_dump(exclude_none=True)
+        kind = spec.pop("type", "features")
+        args = ", ".join(
+            (k if v else f"no {k}") if isinstance(v, bool) else f"{k} {show_value(v)}"
+            for k, v in spec.items()
+        )
+        parts.append((("model.features",), f"φ {kind}" + (f" ({args})" if args else "")))
+    parts.append((("loss",), c.loss))
+    lams = c.regularizer.model_dump(mode="json", by_alias=True, exclude_none=True)
+    lams = {SYMBOLS[f"regularizer.{k}"]: v for k, v in lams.items() if k.startswith("lambda")}
+    words = c.regularizer.type + " " + ", ".join(f"{k}={v:g}" for k, v in lams.items())
+    parts.append((("regularizer",), "no regularizer" if c.regularizer.type == "none" else words))
+    parts.append((("train.lr",), _learning_rate(c)))
+    batch = c.train.batch
+    parts.append((("train.batch",), batch.mode + (f" {batch.size}" if batch.size else "")))
+    parts.append((("train.epochs",), f"{c.train.epochs} epochs"))
+    return parts
+
+
+def _learning_rate(config: Config) -> str:
+    lr = config.train.lr
+    if isinstance(lr, (int, float)):
+        return f"η={lr:g}"
+    spec = lr.model_dump(mode="json", exclude_none=True)
+    schedule, initial = spec.pop("schedule", "constant"), spec.pop("initial", None)
+    text = f"η={initial:g}" if initial is not None else "η"
+    if schedule != "constant":
+        text += f" {schedule} (" + ", ".join(f"{k} {show_value(v)}" for k, v in spec.items()) + ")"
+    return text

@@ -1,0 +1,258 @@
+"""Pictures: ``mlp plot`` image files, the terminal loss curve, and comparing runs."""
+
+import re
+import subprocess
+import sys
+
+import matplotlib.image
+import numpy as np
+import pytest
+from conftest import CONFIGS, MOONS
+
+from mlpcli.compare import common_name, describe, differing_fields, labels
+from mlpcli.config import load_config
+from mlpcli.history import read_history
+from mlpcli.plots import pictures, style
+from mlpcli.plots.terminal import loss_curve
+from mlpcli.plots.weights import image_side
+
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def train(mlp, tmp_path, config, out, *sets, code=0):
+    args = ["train", config, "--out", tmp_path / out, "--force", "--quiet"]
+    for s in sets:
+        args += ["--set", s]
+    res = mlp(*args)
+    assert res.exit_code == code, res.stderr
+    return tmp_path / out
+
+
+def plot(mlp, *args):
+    res = mlp("plot", *args, "--json", "--quiet")
+    assert res.exit_code == 0, res.stderr
+    doc = res.json()
+    image = matplotlib.image.imread(doc["out"])
+    assert image.shape[:2] == (doc["height"], doc["width"])  # the stated size
+    rgb = image[..., :3]
+    assert rgb.std() > 0.05 and len(np.unique(rgb.reshape(-1, 3), axis=0)) > 50  # not blank
+    return doc, rgb
+
+
+@pytest.fixture
+def regimes(mlp, tmp_path):
+    """The lecture's three learning-rate regimes: η too small, right, too large (diverges)."""
+    quadratic = CONFIGS / "learning-rate-quadratic.yaml"
+    return [
+        train(
+            mlp,
+            tmp_path,
+            quadratic,
+            f"learning-rate-quadratic-{i}",
+            f"train.lr={lr}",
+            "train.epochs=80",
+            code=3 if lr == 3 else 0,
+        )
+        for i, lr in enumerate((0.1, 1, 3), 1)
+    ]
+
+
+def test_learning_curves_of_three_learning_rates(mlp, tmp_path, regimes):
+    doc, _ = plot(mlp, *regimes, "--out", tmp_path / "regimes.png")
+    assert (doc["width"], doc["height"]) == (1000, 640)
+    with style.context():
+        fig = pictures.curves(regimes)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["η=0.1", "η=1", "η=3", "training"]
+    assert "learning-rate-quadratic" in fig._suptitle.get_text()
+    loss_axis = fig.axes[0]
+    assert loss_axis.get_yscale() == "log"
+    top = loss_axis.get_ylim()[1]
+    assert top < 100  # the diverged run (loss 1e35) is cut, the others keep their scale
+    assert any("diverges" in t.get_text() for t in loss_axis.texts)
+
+    with style.context():
+        steps = pictures.curves(regimes[:1], x="step")
+    assert steps.axes[2].get_xlabel() == "step (SGD updates)"
+
+
+def test_decision_regions_of_xor_have_the_classes_where_xor_puts_them(mlp, tmp_path):
+    run = train(mlp, tmp_path, CONFIGS / "mlp-xor.yaml", "xor")
+    out = tmp_path / "xor.png"
+    _, rgb = plot(mlp, run, "--boundary", "--out", out)
+    with style.context():  # the same figure, for where each data point lands in pixels
+        fig = pictures.boundaries([run])
+        fig.canvas.draw()
+    ax = fig.axes[0]
+    candidates = np.array(
+        [style.region_color(0), style.region_color(1)]
+        + [matplotlib.colors.to_rgb(style.color(k)) for k in (0, 1)]
+        + [(0, 0, 0), (1, 1, 1)]
+    )
+    height = rgb.shape[0]
+    for corner in [(1, 1), (-1, -1), (-1, 1), (1, -1)]:
+        expected = int(corner[0] * corner[1] < 0)  # XOR: class 1 iff x1·x2 < 0
+        for offset in [(0.0, 0.0), (0.45, 0.45)]:  # on the points, and between them
+            point = np.multiply(corner, np.add(1.0, offset))
+            px, py = ax.transData.transform(point)
+            row, col = round(height - py), round(px)
+            patch = rgb[row - 6 : row + 7, col - 6 : col + 7].reshape(-1, 3)
+            nearest = np.argmin(((patch[:, None, :] - candidates) ** 2).sum(-1), axis=1)
+            own = np.isin(nearest, [expected, expected + 2]).sum()
+            other = np.isin(nearest, [1 - expected, 3 - expected]).sum()
+            assert own > 0.4 * len(patch) and own > 5 * other, (corner, offset, own, other)
+
+
+def test_trio_and_regression_and_what_has_no_boundary(mlp, tmp_path, write):
+    runs = [
+        train(mlp, tmp_path, CONFIGS / f"{name}.yaml", name, "train.epochs=30")
+        for name in ("perceptron-xor", "perceptron-xor-features", "mlp-xor")
+    ]
+    doc, _ = plot(mlp, *runs, "--boundary", "--out", tmp_path / "trio.png")
+    assert (doc["width"], doc["height"]) == (1200, 460)  # 12 inches at most
+    with style.context():
+        fig = pictures.boundaries(runs)
+    titles = [ax.get_title().splitlines()[0] for ax in fig.axes[:3]]
+    assert titles == [  # what differs between the runs
+        "perceptron",
+        "perceptron · φ polynomial (degree 2, interactions)",
+        "hidden [4] tanh",
+    ]
+
+    sine = train(mlp, tmp_path, CONFIGS / "universal-sine.yaml", "sine", "train.epochs=3")
+    with style.context():
+        fig = pictures.boundaries([sine])
+    assert "target sin(x)" in [t.get_text() for t in fig.legends[0].get_texts()]
+    curve = fig.axes[0].get_lines()[0]  # the network's y(x), through the raw-input forward
+    from mlpcli.files.model import load_model
+
+    x, y = curve.get_data()
+    expected = load_model(sine).model.outputs(x[:, None], raw=True)[:, 0]
+    np.testing.assert_allclose(y, expected)
+
+    blobs = write("blobs.yaml", MOONS.replace("moons, n_samples: 120, noise: 0.15",
+                                              "blobs, n_samples: 60, features: 3"))  # fmt: skip
+    run = train(mlp, tmp_path, blobs, "blobs")
+    res = mlp("plot", run, "--boundary", "--out", tmp_path / "d.png")
+    assert res.exit_code == 2 and "classification on 3 inputs" in res.stderr
+    assert not (tmp_path / "d.png").exists()
+
+
+def test_weights_histograms_and_first_layer_images(mlp, tmp_path):
+    l1 = train(mlp, tmp_path, CONFIGS / "regularizers-digits.yaml", "l1", "train.epochs=1")
+    l2 = train(mlp, tmp_path, CONFIGS / "regularizers-digits.yaml", "l2", "train.epochs=1",
+               "regularizer={type: l2, lambda: 20}")  # fmt: skip
+    plot(mlp, l1, l2, "--weights", "--out", tmp_path / "weights.png")
+    with style.context():
+        fig = pictures.weights([l1, l2])
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "layers.0.weight (32 × 64)" in titles and "layers.1.weight (10 × 32)" in titles
+    grids = [t for t in titles if "first-layer weights" in t]
+    assert len(grids) == 2 and "32 of 32 units, 8×8 pixels" in grids[0]
+    legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
+    assert legend[0].startswith("regularizer.type=l1, λ=8: ") and "|w| < 10⁻³" in legend[0]
+
+    xor = train(mlp, tmp_path, CONFIGS / "mlp-xor.yaml", "xor", "train.epochs=2")
+    from mlpcli.files.model import load_model
+
+    assert image_side(load_model(l1)) == 8 and image_side(load_model(xor)) is None
+
+
+def test_confusion_matrix(mlp, tmp_path, write):
+    run = train(mlp, tmp_path, write("moons.yaml", MOONS), "moons")
+    res = mlp("plot", run, "--confusion", "--out", tmp_path / "cm.svg")
+    assert res.exit_code == 0 and "<svg" in (tmp_path / "cm.svg").read_text()
+    with style.context():
+        fig = pictures.confusions([run])
+    counts = [int(t.get_text()) for t in fig.axes[0].texts]
+    assert sum(counts) == 30  # the validation split: 25 % of 120 rows
+
+    sine = train(mlp, tmp_path, CONFIGS / "universal-sine.yaml", "sine", "train.epochs=1")
+    res = mlp("plot", sine, "--confusion")
+    assert res.exit_code == 2 and "needs a classification run" in res.stderr
+
+
+def test_default_output_name_and_bad_arguments(mlp, tmp_path, write):
+    run = train(mlp, tmp_path, write("moons.yaml", MOONS), "moons")
+    res = mlp("plot", run, "--confusion")
+    assert res.exit_code == 0, res.stderr
+    assert "wrote moons-confusion.png" in res.stderr
+    assert matplotlib.image.imread(tmp_path / "moons-confusion.png").shape == (380, 500, 4)
+    for args, message in [
+        ([run, "--weights", "--boundary"], "give one of"),
+        ([run, "--out", "x.jpg"], ".png, .svg or .pdf"),
+        ([run, "--data", "x.csv"], "are for --confusion"),
+        ([tmp_path / "nowhere"], "nowhere: not a run directory (no config.yaml or metrics"),
+    ]:
+        res = mlp("plot", *args)
+        assert res.exit_code == 2 and message in res.stderr, (args, res.stderr)
+        assert "Traceback" not in res.stderr
+    header = "epoch,step,train_loss,val_loss,train_accuracy,val_accuracy,lr,batch_size,seconds"
+    (run / "metrics.csv").write_text(f"{header}\n1,2,0.5,,0.9,,0.1,16,0.1\n1,x\n")
+    res = mlp("plot", run)
+    assert res.exit_code == 2 and "metrics.csv, line 3: 2 fields" in res.stderr
+
+
+def test_terminal_loss_curve(mlp, tmp_path, write):
+    config = write("moons.yaml", MOONS)
+    res = mlp("train", config, "--out", tmp_path / "r", "--curve")
+    assert res.exit_code == 0, res.stderr
+    lines = res.stderr.splitlines()
+    top = next(i for i, line in enumerate(lines) if "┌" in line)
+    curve = lines[top - 1 : top + 18]
+    assert curve[0].strip() == "loss" and any("validation" in line for line in curve)
+    assert all(len(line) <= 80 for line in curve)  # fits the 80-column capture
+    assert any("epoch" == line.strip() for line in curve)
+
+    quiet = mlp("train", config, "--out", tmp_path / "r", "--force", "--curve", "--quiet")
+    assert quiet.exit_code == 0 and quiet.stderr == ""
+    plain = mlp("train", config, "--out", tmp_path / "r", "--force")  # not a terminal
+    assert plain.exit_code == 0 and "┌" not in plain.stderr
+
+    text = loss_curve(read_history(tmp_path / "r"), width=50, height=10)
+    shown = [ANSI.sub("", line) for line in text.splitlines()]
+    assert len(shown) == 10 and all(len(line) <= 50 for line in shown)
+
+
+def test_terminal_curve_goes_logarithmic_when_the_loss_spans_decades(mlp, tmp_path, regimes):
+    log = [ANSI.sub("", s) for s in loss_curve(read_history(regimes[2])).splitlines()]
+    assert any("e+3" in line for line in log)  # 1e+31 and the like: decades on the axis
+    flat = [ANSI.sub("", s) for s in loss_curve(read_history(regimes[1])).splitlines()]
+    assert not any("e+" in line or "e-" in line for line in flat)
+
+
+def test_fields_that_differ_between_runs():
+    base = CONFIGS / "quickstart.yaml"
+    a = load_config(base)
+    b = load_config(base, ["train.lr=0.3", "model.hidden=[8]", "seed=4"])
+    c = load_config(base, ["train.lr=0.3"])
+    assert differing_fields([a, b, c]) == [  # resolved: one activation per hidden layer
+        "seed", "model.hidden", "model.activation", "train.lr.initial",
+    ]  # fmt: skip
+    assert differing_fields([a, load_config(base)]) == []
+    assert labels([a, c], ["q-1", "q-2"]) == ["η=0.1", "η=0.3"]
+    assert labels([a, a], ["q-1", "q-2"]) == ["q-1", "q-2"]
+    assert describe(a) == (
+        "moons.csv · hidden [16, 16] tanh · cross_entropy · no regularizer · η=0.1 · "
+        "minibatch 32 · 100 epochs"
+    )
+    assert describe(a, skip=["model.hidden", "train.lr.initial"]) == (
+        "moons.csv · cross_entropy · no regularizer · minibatch 32 · 100 epochs"
+    )
+    assert describe(b, only=["model.hidden"]) == "hidden [8] tanh"
+    assert common_name(["quadratic-1", "quadratic-12"]) == "quadratic"
+    assert common_name(["a-1", "b-1"]) is None
+
+
+def test_the_cli_starts_without_matplotlib_or_plotext():
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from mlpcli.cli import app\n"
+        "for args in (['--help'], ['plot', '--help'], ['graph', '--help'], ['train', '--help']):\n"
+        "    assert CliRunner().invoke(app, args).exit_code == 0\n"
+        "loaded = [m for m in sys.modules if m.split('.')[0] in ('matplotlib', 'plotext')]\n"
+        "assert not loaded, loaded\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
