@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -201,6 +202,76 @@ def _block(
         eta_opt=gg / ghg if ghg > 0 else None,
         power=largest_eigenvalue(matvec, start, **options),
     )
+
+
+# -- what to do with it -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A recommended η for the configured optimizer, why, and per-layer multipliers."""
+
+    lr: float | None  # None: the curvature gives no safe step here
+    reason: str
+    lr_scale: list[float] | None = None  # for train.lr_scale (SGD only)
+    bound: tuple[float, str] | None = None  # the configured SGD's stability bound, its formula
+
+
+ONE_OVER_LAMBDA = (
+    "η = 1/λ_max is the lecture's η_opt = (∂²E/∂w²)⁻¹ for the most curved direction: it "
+    "reaches that direction's minimum in one step while every flatter direction still "
+    "converges, and it is half the stability bound 2/λ_max, room for the curvature to grow "
+    "as training goes on"
+)
+
+
+def stability_bound(optimizer: Any, lam: float) -> tuple[float, str] | None:
+    """The largest stable η of the configured SGD on a quadratic of top curvature ``lam``.
+
+    On an eigendirection of curvature λ, with a = ηλ, the update is a linear
+    recurrence whose roots stay inside the unit circle iff (Jury's test)
+    a < 2 (plain), a < 2(1 + μ) (heavy ball: v ← μv + g, w ← w − ηv), or
+    a < 2(1 + μ)/(1 + 2μ) (Nesterov: w ← w − η(g + μv)).
+    """
+    if optimizer.name != "sgd" or lam <= 0:
+        return None
+    mu = optimizer.momentum
+    if not mu:
+        return 2 / lam, "2/λ_max"
+    if optimizer.nesterov:
+        return 2 * (1 + mu) / ((1 + 2 * mu) * lam), "2(1 + μ)/((1 + 2μ) λ_max)"
+    return 2 * (1 + mu) / lam, "2(1 + μ)/λ_max"
+
+
+def recommend(report: CurvatureReport, optimizer: Any) -> Advice:
+    """The η to start from, for ``optimizer`` (the config's ``train.optimizer`` section)."""
+    if optimizer.name in ("adam", "adamw"):
+        if report.adam_eta is None:
+            return Advice(None, "E curves down along Adam's first step here: scan instead")
+        return Advice(
+            report.adam_eta,
+            "Adam's first step moves every weight by about η whatever its gradient "
+            f"(it is −η g/(|g| + ε)), and η = {report.adam_eta:.3g} minimizes the quadratic "
+            "model of E along that step: larger rates overshoot from the start",
+        )
+    lam = report.whole.lambda_max
+    if lam <= 0:
+        return Advice(None, "the Hessian has no positive eigenvalue here: scan instead")
+    bound = stability_bound(optimizer, lam)
+    reason = ONE_OVER_LAMBDA
+    if optimizer.momentum:  # the most curved direction converges at rate √μ for any such η
+        reason += f"; with momentum μ = {optimizer.momentum:g} η is stable below {bound[1]}"
+    return Advice(1 / lam, reason, _layer_scales(report), bound)
+
+
+def _layer_scales(report: CurvatureReport) -> list[float] | None:
+    """max_j λ_j / λ_i per layer: each layer's step η·scale_i is then at most 1/λ_i, the
+    one-step rate of its own block (blocks are coupled: check the result with a scan)."""
+    lams = [layer.lambda_max for layer in report.layers]
+    if min(lams) <= 0:
+        return None
+    top = max(lams)
+    return [float(f"{top / lam:.2g}") for lam in lams]
 
 
 # -- on an experiment -------------------------------------------------------------------

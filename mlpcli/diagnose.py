@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mlpcli.curvature import lambda_max_of
+from mlpcli.curvature import lambda_max_of, stability_bound
 from mlpcli.experiment import Experiment
 
 #: A column whose standard deviation or mean exceeds this (in absolute value) counts as large.
@@ -54,14 +54,12 @@ def causes(exp: Experiment, lr: float) -> list[str]:
     optimizer = exp.config.train.optimizer
     if optimizer.name == "sgd":
         power = lambda_max_of(exp, tol=1e-3, max_iterations=50)
-        if power.eigenvalue > 0:
-            bound = 2 * (1 + optimizer.momentum) / power.eigenvalue
-            name = "2(1 + μ)/λ_max" if optimizer.momentum else "2/λ_max"
-            if lr > bound:
-                found.append(
-                    f"η = {lr:g} is above the stability bound {name} = {bound:.3g} measured "
-                    "at the last finite weights: use a smaller learning rate"
-                )
+        bound = stability_bound(optimizer, power.eigenvalue)
+        if bound is not None and lr > bound[0]:
+            found.append(
+                f"η = {lr:g} is above the stability bound {bound[1]} = {bound[0]:.3g} "
+                "measured at the last finite weights: use a smaller learning rate"
+            )
     return found
 
 

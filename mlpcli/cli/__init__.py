@@ -12,6 +12,7 @@ import typer
 from mlpcli import __version__
 from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
+from mlpcli.cli.lr import lr
 from mlpcli.cli.predict import predict
 from mlpcli.cli.train import train
 
@@ -27,6 +28,7 @@ app.command("train")(train)
 app.command("eval")(eval_)
 app.command("predict")(predict)
 app.command("gradcheck")(gradcheck)
+app.command("lr")(lr)
 
 
 def _version(value: bool) -> None:
