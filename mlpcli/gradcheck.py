@@ -296,17 +296,7 @@ def numeric_hvp(
     w_norm = np.sqrt(sum(np.vdot(p.value, p.value) for p in params))
     v_norm = np.sqrt(sum(np.vdot(v, v) for v in vectors))
     h = eps * (1 + w_norm) / v_norm
-    saved = [p.value.copy() for p in params]
-    try:
-        for p, w, v in zip(params, saved, vectors):
-            p.value[...] = w + h * v
-        plus = [g.copy() for g in gradient()]
-        for p, w, v in zip(params, saved, vectors):
-            p.value[...] = w - h * v
-        minus = gradient()
-    finally:
-        for p, w in zip(params, saved):
-            p.value[...] = w
+    plus, minus = _on_both_sides(lambda: [g.copy() for g in gradient()], params, vectors, h)
     return [(a - b) / (2 * h) for a, b in zip(plus, minus)]
 
 
@@ -318,16 +308,22 @@ def second_difference(
     Independent of every gradient and tangent rule; exact for a quadratic E
     up to rounding, which grows as u·E/h².
     """
+    up, down = _on_both_sides(value, params, vectors, h)
+    return (up - 2 * value() + down) / (h * h)
+
+
+def _on_both_sides(
+    f: Callable[[], object], params: Sequence[Node], vectors: Sequence[np.ndarray], h: float
+) -> tuple[object, object]:
+    """(f at w + hv, f at w − hv), the parameters set in place and always put back."""
     saved = [p.value.copy() for p in params]
     try:
-        center = value()
-        for p, w, v in zip(params, saved, vectors):
-            p.value[...] = w + h * v
-        up = value()
-        for p, w, v in zip(params, saved, vectors):
-            p.value[...] = w - h * v
-        down = value()
+        out = []
+        for sign in (1.0, -1.0):
+            for p, w, v in zip(params, saved, vectors):
+                p.value[...] = w + sign * h * v
+            out.append(f())
     finally:
         for p, w in zip(params, saved):
             p.value[...] = w
-    return (up - 2 * center + down) / (h * h)
+    return out[0], out[1]

@@ -5,6 +5,7 @@ import math
 import numpy as np
 import pytest
 from conftest import MOONS, metrics_rows, read_run, same_tensors
+from test_training import REGRESSION
 
 from mlpcli import build
 from mlpcli.config import load_config
@@ -125,14 +126,7 @@ def test_lr_scale_multiplies_each_layers_step(write):
     assert moved == pytest.approx([0.2, 0.2, 0.05, 0.05], rel=1e-6)
 
 
-REGRESSION = """\
-seed: 0
-dtype: float64
-data: {train: data.csv, standardize: false, standardize_target: false}
-model: {hidden: [], init: {name: normal, std: 0.5}}
-loss: squared_error
-train: {epochs: 1, batch: {mode: batch}, lr: 0.1, clip_norm: 0.05}
-"""
+CLIPPED = REGRESSION.replace("lr: 0.1}", "lr: 0.1, clip_norm: 0.05}")
 
 
 def test_one_clipped_full_batch_step_by_hand(write, mlp, tmp_path):
@@ -140,12 +134,12 @@ def test_one_clipped_full_batch_step_by_hand(write, mlp, tmp_path):
     x, t = rng.normal(size=(5, 2)), rng.normal(size=(5, 1)) + 3
     rows = "\n".join(",".join(repr(float(v)) for v in (*xi, ti[0])) for xi, ti in zip(x, t))
     write("data.csv", f"x1,x2,y\n{rows}\n")
-    path = write("c.yaml", REGRESSION)
+    path = write("c.yaml", CLIPPED)
     initial = prepare(load_config(path)).model
     w, b = initial.layers[0].weight.value.copy(), initial.layers[0].bias.value.copy()
     assert mlp("train", path, "--out", "r", "-q").exit_code == 0
-    y = x @ w.T + b
-    grad_w, grad_b = (y - t).T @ x / 5, (y - t).sum(axis=0) / 5
+    y = x @ w.T + b  # E = (1/N) Σ ½‖y − t‖² + (λ/N) ½‖W‖², λ = 0.3
+    grad_w, grad_b = (y - t).T @ x / 5 + 0.3 / 5 * w, (y - t).sum(axis=0) / 5
     norm = np.sqrt((grad_w**2).sum() + (grad_b**2).sum())
     assert norm > 0.05  # the clip acts
     coef = 0.05 / (norm + 1e-6)
