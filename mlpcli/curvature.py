@@ -298,8 +298,7 @@ def in_float64(exp: Experiment) -> Experiment:
     if exp.dtype == np.float64:
         return exp
     config = exp.config.model_copy(update={"dtype": "float64"})
-    model = build.model(config, exp.model.inputs, exp.model.n_outputs)
-    model.target_scale = exp.model.target_scale
+    model = build.model(config, exp.model.inputs, exp.model.n_outputs, exp.model.target_scale)
     for mine, theirs in zip(model.parameters(), exp.model.parameters()):
         mine.value[...] = theirs.value
     return replace(exp, config=config, model=model)

@@ -33,7 +33,7 @@ def _largest(values: np.ndarray) -> tuple[float, float]:
     return float(np.abs(values.mean(axis=0)).max()), float(values.std(axis=0).max())
 
 
-def causes(exp: Experiment, lr: float) -> list[str]:
+def causes(exp: Experiment, lr: float | None) -> list[str]:
     """What was measured that explains a divergence at rate ``lr`` (may be empty)."""
     found = []
     data, train = exp.config.data, exp.train
@@ -52,7 +52,7 @@ def causes(exp: Experiment, lr: float) -> list[str]:
                 f"{std:.3g}): set data.standardize: true"
             )
     optimizer = exp.config.train.optimizer
-    if optimizer.name == "sgd":
+    if optimizer.name == "sgd" and lr is not None:
         power = lambda_max_of(exp, tol=1e-3, max_iterations=50)
         bound = stability_bound(optimizer, power.eigenvalue)
         if bound is not None and lr > bound[0]:
@@ -63,13 +63,13 @@ def causes(exp: Experiment, lr: float) -> list[str]:
     return found
 
 
-def divergence_hint(exp: Experiment, lr: float, config_path: str) -> str:
+def divergence_hint(exp: Experiment, lr: float | None, config_path: str) -> str:
     """One sentence or two for the divergence message; ``exp.model`` holds the last
     finite weights."""
     with np.errstate(all="ignore"):
         found = causes(exp, lr)
     if not found:
-        found = [f"no measured cause: try a smaller learning rate (it was {lr:g})"]
+        found = ["nothing measured explains it: try a smaller learning rate"]
     return (
         "Likely cause: "
         + "; ".join(found)

@@ -46,8 +46,11 @@ class Split:
     """One part of the data, ready for the model.
 
     ``x`` holds *prepared* inputs (through the model's input transform) and
-    ``targets`` the head's encoding; ``labels`` the class indices
-    (classification) or the real targets (regression), for metrics. ``rows``
+    ``targets`` what the loss compares outputs with in training (the head's
+    encoding; for regression the targets, standardized when
+    ``data.standardize_target``); ``labels`` the class indices
+    (classification) or the real targets in their own units (regression),
+    for metrics and reported losses. ``rows``
     selects this split's rows when several splits share one array (a
     validation split of the training file), so no split is a copy of the data.
     """

@@ -20,9 +20,10 @@ are hardly decayed at all; AdamW restores the uniform shrinkage of SGD. Only
 weight matrices are decayed, not biases (as the regularizer's default).
 
 Both are ``torch.optim.Adam`` / ``AdamW`` (without their ``amsgrad`` and, for
-Adam, without weight decay: use the regularizer), in the same order of
-operations. Updates are in place into one scratch array per tensor allocated
-at construction: a step allocates nothing the size of the parameters.
+Adam, without weight decay: use the regularizer), to rounding. Updates are in
+place, into one scratch array allocated at construction: a step allocates
+nothing the size of the parameters (see :class:`Adam` for how the passes over
+the weights are kept few).
 """
 
 from __future__ import annotations
@@ -49,6 +50,16 @@ class Adam(Optimizer):
         β₁, β₂ ∈ [0, 1): decay rates of the first and second moment averages.
     eps : float
         ε > 0 in the denominator: bounds the step of a weight whose gradient is ~0.
+
+    Notes
+    -----
+    The moments are kept as unnormalized sums, M = Σ_s β₁^{t−s} g_s = m/(1 − β₁)
+    and V = Σ_s β₂^{t−s} g_s² = v/(1 − β₂): each then costs two passes over
+    the weights (M ← β₁M + g) instead of three, and the constants fold into
+    one factor per step, w ← w − k M / (√V + ε/c), with c = √((1 − β₂)/(1 − β₂ᵗ))
+    and k = η (1 − β₁)/((1 − β₁ᵗ) c): the same step, to rounding. M, V and the
+    scratch array are each one flat array (per-tensor views), so the passes that
+    need no gradient run once over all weights.
     """
 
     def __init__(
@@ -66,43 +77,53 @@ class Adam(Optimizer):
         if not eps > 0:
             raise ValueError(f"eps must be > 0, got {eps}")
         self.beta1, self.beta2, self.eps = beta1, beta2, eps
-        self.m = [np.zeros_like(p.value) for p in self.params]
-        self.v = [np.zeros_like(p.value) for p in self.params]
-        self.scratch = [np.empty_like(p.value) for p in self.params]
+        dtype = np.result_type(*[p.value.dtype for p in self.params])
+        size = sum(p.value.size for p in self.params)
+        self.flat_m, self.flat_v = np.zeros(size, dtype), np.zeros(size, dtype)
+        self.flat_scratch = np.empty(size, dtype)
+        self.m = self._views(self.flat_m)
+        self.v = self._views(self.flat_v)
+        self.scratch = self._views(self.flat_scratch)
         self.t = np.zeros((), dtype=np.int64)  # steps taken (a 0-d array: saved with the state)
+
+    def _views(self, flat: np.ndarray) -> list[np.ndarray]:
+        """One view of ``flat`` per parameter, in its shape."""
+        out, start = [], 0
+        for p in self.params:
+            out.append(flat[start : start + p.value.size].reshape(p.value.shape))
+            start += p.value.size
+        return out
 
     def decay(self, p: Node, rate: float) -> None:
         """The decoupled weight decay before the step (none for Adam)."""
 
     def step(self, lr: float | None = None) -> None:
-        """One update with the gradients the parameters hold."""
+        """One update with the gradients the parameters hold (None counts as zero)."""
         lr = self.lr if lr is None else lr
         self.t += 1
         t, b1, b2 = int(self.t), self.beta1, self.beta2
-        correction1 = 1.0 - b1**t
-        root_correction2 = math.sqrt(1.0 - b2**t)
-        for p, m, v, s, scale in zip(self.params, self.m, self.v, self.scratch, self.lr_scale):
-            g = p.grad
-            if g is None:
+        c = math.sqrt((1.0 - b2) / (1.0 - b2**t))
+        k = lr * (1.0 - b1) / ((1.0 - b1**t) * c)
+        m, v, s = self.flat_m, self.flat_v, self.flat_scratch
+        m *= b1  # M ← β₁ M + g
+        for m_i, s_i, p in zip(self.m, self.scratch, self.params):
+            if p.grad is None:  # no gradient: a zero one (the moments decay)
+                s_i[...] = 0
                 continue
-            rate = lr * scale
-            self.decay(p, rate)
-            np.subtract(g, m, out=s)  # m ← m + (1 − β₁)(g − m)
-            s *= 1.0 - b1
-            m += s
-            np.multiply(g, g, out=s)  # v ← β₂ v + (1 − β₂) g²
-            s *= 1.0 - b2
-            v *= b2
-            v += s
-            np.sqrt(v, out=s)  # s = √v / √(1 − β₂ᵗ) + ε = √v̂ + ε
-            s /= root_correction2
-            s += self.eps
-            np.divide(m, s, out=s)  # w ← w − (η / (1 − β₁ᵗ)) m / (√v̂ + ε)
-            s *= rate / correction1
-            p.value -= s
+            m_i += p.grad
+            np.multiply(p.grad, p.grad, out=s_i)  # V ← β₂ V + g²
+        v *= b2
+        v += s
+        np.sqrt(v, out=s)  # s = M / (√V + ε/c)
+        s += self.eps / c
+        np.divide(m, s, out=s)
+        for p, s_i, scale in zip(self.params, self.scratch, self.lr_scale):
+            self.decay(p, lr * scale)
+            s_i *= k * scale  # w ← w − k M / (√V + ε/c)
+            p.value -= s_i
 
     def state(self) -> dict[str, np.ndarray]:
-        """Buffers needed to resume exactly: both moments of every tensor and the step count."""
+        """Buffers needed to resume exactly: M and V of every tensor, and the step count."""
         out = {"t": self.t}
         out.update({f"m.{i}": m for i, m in enumerate(self.m)})
         out.update({f"v.{i}": v for i, v in enumerate(self.v)})
