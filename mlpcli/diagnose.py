@@ -20,11 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from mlpcli import build
 from mlpcli.curvature import lambda_max_of, stability_bound
 from mlpcli.experiment import Experiment
 
 #: A column whose standard deviation or mean exceeds this (in absolute value) counts as large.
 LARGE = 10.0
+#: λ_max for the hint is measured on at most this many rows of the first batch (a float64 copy).
+MAX_ROWS = 4096
 
 
 def _largest(values: np.ndarray) -> tuple[float, float]:
@@ -53,7 +56,8 @@ def causes(exp: Experiment, lr: float | None) -> list[str]:
             )
     optimizer = exp.config.train.optimizer
     if optimizer.name == "sgd" and lr is not None:
-        power = lambda_max_of(exp, tol=1e-3, max_iterations=50)
+        size = min(build.batches(exp.config, len(train)).size_at(0), MAX_ROWS)
+        power = lambda_max_of(exp, size, tol=1e-3, max_iterations=50)
         bound = stability_bound(optimizer, power.eigenvalue)
         if bound is not None and lr > bound[0]:
             found.append(
