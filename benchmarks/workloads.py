@@ -812,7 +812,85 @@ def w6(ctx: Context) -> Section:
     return sec
 
 
-WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6}
+# -- W7 -------------------------------------------------------------------------------
+
+W7_TARGET = 1.10  # Adam's epoch ≤ 1.10 × SGD's
+
+W7_OPTIMIZERS = {  # name: (train.optimizer, η)
+    "sgd": ({"name": "sgd"}, LR),
+    "sgd_momentum": ({"name": "sgd", "momentum": 0.9}, LR),
+    "adam": ({"name": "adam"}, 1e-3),
+    "adamw": ({"name": "adamw", "weight_decay": 0.01}, 1e-3),
+}
+
+
+def _optimizer_case(exp, init, optimizer: dict, lr: float):
+    """W1's trainer case with another optimizer: the same data, weights and order."""
+    from dataclasses import replace
+
+    from mlpcli.config import with_values
+
+    config = with_values(exp.config, {"train.optimizer": optimizer, "train.lr.initial": lr})
+    return mlpcli_trainer_case(replace(exp, config=config), init)
+
+
+def w7(ctx: Context) -> Section:
+    sec = Section(
+        "W7",
+        "optimizer cost: W1's epoch with SGD, momentum, Adam and AdamW",
+        "W1's epoch (60 000 × 784, 784-256-256-10 ReLU, batch 128: 469 steps) with each "
+        "optimizer, on one prepared experiment from the same initial weights, interleaved "
+        "round by round. Adam keeps two moment buffers per weight and does about ten "
+        "in-place array operations per tensor and step (into one scratch array allocated "
+        "at construction), SGD one. The ratio is paired: each round's Adam epoch over the "
+        "same round's SGD epoch, then the median of those ratios, so slow phases of the "
+        "shared machine cancel.",
+    )
+    repeats = ctx.n_repeats(full=9, quick=3)
+    exp = mlpcli_experiment(_w1_config(ctx))
+    init = mlpcli_params(exp)
+    cases = {name: _optimizer_case(exp, init, *spec) for name, spec in W7_OPTIMIZERS.items()}
+    log(f"W7: {repeats} repeats after 1 warm-up")
+    t = interleaved(cases, repeats)
+    sgd = t["sgd"].times
+    rows = []
+    for name, timing in t.items():
+        paired = [a / b for a, b in zip(timing.times, sgd)]
+        rows.append(
+            [
+                name,
+                fmt_s(timing.median),
+                fmt_s(timing.min),
+                f"{spread(timing.times):.1%}",
+                "–" if name == "sgd" else fmt_ratio(float(np.median(paired))),
+                "–" if name == "sgd" else fmt_ratio(timing.min / t["sgd"].min),
+                f"{timing.output['loss']:.4f}",
+            ]
+        )
+        sec.data[name] = {"times": timing.times, "paired_ratio": paired}
+    sec.table(
+        f"Median of {repeats} epochs (after a warm-up epoch):",
+        [
+            "optimizer",
+            "median s",
+            "min s",
+            "spread",
+            "paired ratio / SGD (median)",
+            "ratio of the mins",
+            "epoch loss",
+        ],
+        rows,
+    )
+    ratio = float(np.median([a / b for a, b in zip(t["adam"].times, sgd)]))
+    sec.targets.append(
+        Target(
+            "W7", f"Adam ≤ {W7_TARGET:.2f} × SGD per epoch", fmt_ratio(ratio), ratio <= W7_TARGET
+        )
+    )
+    return sec
+
+
+WORKLOADS = {"W1": w1, "W2": w2, "W3": w3, "W4": w4, "W5": w5, "W6": w6, "W7": w7}
 
 
 # -- profiling (python benchmarks/run.py --profile W1) ----------------------------------

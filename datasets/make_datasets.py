@@ -9,9 +9,9 @@ Run from the repository root::
 The synthetic sets come from the package's own generators
 (``mlpcli/data/synthetic.py``), each with a fixed seed, so a run reproduces the
 committed files byte for byte as long as the generators and NumPy's
-``default_rng`` streams are unchanged. Iris and digits are copied from the
-copies scikit-learn bundles; without scikit-learn they are skipped and the
-committed files stay as they are.
+``default_rng`` streams are unchanged. Iris, digits and diabetes are copied
+from the copies scikit-learn bundles; without scikit-learn they are skipped
+and the committed files stay as they are.
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ SYNTHETIC: dict[str, tuple[str, int, dict]] = {
     "sine": ("sine", 6, {"n_samples": 400, "noise": 0.05}),
 }
 
-REAL = ("iris", "digits")
+REAL = ("iris", "digits", "diabetes")
 
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
 
@@ -101,7 +101,29 @@ def make_digits(out: Path) -> Path:
     return path
 
 
-REAL_MAKERS: dict[str, Callable[[Path], Path]] = {"iris": make_iris, "digits": make_digits}
+def make_diabetes(out: Path) -> Path:
+    """Efron et al.'s 442 diabetes patients, in raw units (not scikit-learn's scaled copy).
+
+    ``load_diabetes(scaled=False)`` gives the original values: age in years,
+    sex 1/2, bmi, blood pressure and six serum measurements; the target, a
+    measure of disease progression after one year, is an integer from 25 to 346.
+    """
+    from sklearn.datasets import load_diabetes
+
+    d = load_diabetes(scaled=False)
+    if not np.array_equal(d.target, np.round(d.target)):
+        raise ValueError("diabetes: non-integer targets in scikit-learn's copy")
+    rows = ([fmt(v) for v in xi] + [str(int(t))] for xi, t in zip(d.data, d.target))
+    path = out / "diabetes.csv"
+    write_csv(path, [*d.feature_names, "progression"], rows)
+    return path
+
+
+REAL_MAKERS: dict[str, Callable[[Path], Path]] = {
+    "iris": make_iris,
+    "digits": make_digits,
+    "diabetes": make_diabetes,
+}
 
 
 def make_real(names: Iterable[str], out: Path) -> list[Path]:

@@ -20,6 +20,7 @@ from mlpcli.nn.features import FEATURES, BasisFunctions
 from mlpcli.nn.heads import HEADS, Head
 from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.model import MLP
+from mlpcli.nn.outputs import TargetScale
 from mlpcli.nn.regularizers import Regularizer
 from mlpcli.nn.regularizers import regularizer as make_regularizer
 from mlpcli.optim import OPTIMIZERS, Optimizer
@@ -43,8 +44,11 @@ def basis(config: Config) -> BasisFunctions | None:
     return FEATURES[spec.type](**spec.model_dump(exclude={"type"}))
 
 
-def model(config: Config, inputs: InputTransform, n_outputs: int) -> MLP:
-    """The configured network on fitted ``inputs``; parameters not yet initialized."""
+def model(
+    config: Config, inputs: InputTransform, n_outputs: int, target_scale: TargetScale | None = None
+) -> MLP:
+    """The configured network on fitted ``inputs`` (and targets' ``target_scale``);
+    parameters not yet initialized."""
     m = config.model
     return MLP(
         inputs.n_inputs,
@@ -56,6 +60,7 @@ def model(config: Config, inputs: InputTransform, n_outputs: int) -> MLP:
         init_kwargs={"std": m.init.std} if m.init.name == "normal" else None,
         dtype=np.dtype(config.dtype),
         inputs=inputs,
+        target_scale=target_scale,
     )
 
 
@@ -71,6 +76,12 @@ def batches(config: Config, n_train: int) -> BatchSchedule:
 
 
 def optimizer(config: Config, params: Sequence[Node], lr: float) -> Optimizer:
-    """The optimizer of ``train.optimizer`` over ``params``, starting at rate ``lr``."""
+    """The optimizer of ``train.optimizer`` over ``params``, starting at rate ``lr``.
+
+    ``params`` are a model's [W₀, b₀, W₁, b₁, …]: ``train.lr_scale[i]`` scales both of layer i.
+    """
     spec = config.train.optimizer
-    return OPTIMIZERS[spec.name](params, lr, **spec.model_dump(exclude={"name"}))
+    opt = OPTIMIZERS[spec.name](params, lr, **spec.model_dump(exclude={"name"}))
+    if config.train.lr_scale is not None:
+        opt.lr_scale = [scale for scale in config.train.lr_scale for _ in (0, 1)]
+    return opt

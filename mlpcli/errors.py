@@ -26,9 +26,13 @@ class ModelFileError(MlpError):
 
 
 class DivergedError(MlpError):
-    """Training produced a non-finite loss or parameter."""
+    """Training produced a non-finite loss or parameter (at learning rate ``lr``)."""
 
     exit_code = 3
+
+    def __init__(self, message: str, lr: float | None = None) -> None:
+        super().__init__(message)
+        self.lr = lr
 
 
 class UsageError(MlpError):

@@ -14,6 +14,7 @@ import numpy as np
 from mlpcli.config import Config
 from mlpcli.nn.heads import Head
 from mlpcli.nn.model import MLP
+from mlpcli.nn.objective import Objective
 from mlpcli.nn.regularizers import Regularizer
 
 #: Stream numbers for :func:`rng`; new roles get new numbers, old ones never change.
@@ -26,6 +27,7 @@ ROLES = {
     "features": 6,
     "shuffle": 7,
     "test_split": 8,
+    "curvature": 9,  # power iteration start vectors (mlp lr)
 }
 
 
@@ -44,8 +46,11 @@ class Split:
     """One part of the data, ready for the model.
 
     ``x`` holds *prepared* inputs (through the model's input transform) and
-    ``targets`` the head's encoding; ``labels`` the class indices
-    (classification) or the real targets (regression), for metrics. ``rows``
+    ``targets`` what the loss compares outputs with in training (the head's
+    encoding; for regression the targets, standardized when
+    ``data.standardize_target``); ``labels`` the class indices
+    (classification) or the real targets in their own units (regression),
+    for metrics and reported losses. ``rows``
     selects this split's rows when several splits share one array (a
     validation split of the training file), so no split is a copy of the data.
     """
@@ -90,3 +95,13 @@ class Experiment:
     @property
     def dtype(self) -> np.dtype:
         return np.dtype(self.config.dtype)
+
+    def objective(self) -> Objective:
+        """The error E this experiment trains: its model, head, regularizer and N."""
+        return Objective(
+            self.model,
+            self.head,
+            self.regularizer,
+            n_train=len(self.train),
+            include_bias=self.config.regularizer.include_bias,
+        )

@@ -12,6 +12,12 @@ their entries; the report says how many were checked.
 Two entry points: :func:`check_gradients` for a scalar function of named
 parameters (a model's error) and :func:`check_op` for one op on given arrays
 (used by the tests for every op).
+
+Second derivatives are checked the same way: :func:`check_tangent` compares an
+op's R-operator rules (``Op.tangent``, ``Op.backward_tangent``) with central
+differences of its forward and backward passes, and :func:`numeric_hvp` and
+:func:`second_difference` are the finite-difference oracles for exact
+Hessian-vector products (``engine/hessian.py``).
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from mlpcli.engine import Node, no_grad
+from mlpcli.engine import Node, Op, no_grad
 from mlpcli.nn.objective import Objective
 
 EPS = 1e-6
@@ -209,3 +215,115 @@ def check_model(
                 rng=rng,
             )
     return results
+
+
+# -- second derivatives ---------------------------------------------------------------
+
+
+def check_tangent(
+    make_op: Callable[[], Op],
+    *arrays: np.ndarray,
+    fixed: Sequence[int] = (),
+    eps: float = EPS,
+    atol: float = ATOL,
+    rtol: float = RTOL,
+    seed: int = 0,
+) -> list[TensorCheck]:
+    """Check one op's R-operator rules against central differences, in float64.
+
+    With random directions d_i for the inputs u_i (none for the positions in
+    ``fixed``: targets, class indices), an upstream gradient r and a direction
+    dr for it:
+
+    * ``tangent`` against (f(u + εd) − f(u − εd)) / 2ε;
+    * ``backward_tangent`` against (B(u + εd, r + ε dr) − B(u − εd, r − ε dr)) / 2ε,
+      where B(u, r) is the op's backward of r after a forward at u.
+
+    ``make_op()`` must return a fresh op each time (an op keeps its forward's state).
+    """
+    rng = np.random.default_rng(seed)
+    values = [
+        np.asarray(a) if i in fixed else np.array(a, dtype=np.float64) for i, a in enumerate(arrays)
+    ]
+    dirs = [None if i in fixed else rng.standard_normal(v.shape) for i, v in enumerate(values)]
+
+    def run(shift: float) -> tuple[Op, np.ndarray]:
+        """A fresh op after its forward at u + shift·d, and its output."""
+        op = make_op()
+        nodes = [
+            Node(v if d is None else v + shift * d, requires_grad=d is not None)
+            for v, d in zip(values, dirs)
+        ]
+        return op, op(*nodes).value
+
+    op, out = run(0.0)
+    r, dr = np.asarray(rng.standard_normal(out.shape)), np.asarray(rng.standard_normal(out.shape))
+    (op_plus, y_plus), (op_minus, y_minus) = run(eps), run(-eps)
+    numeric = (y_plus - y_minus) / (2 * eps)
+    results = [
+        _compare("tangent", out, _dense(op.tangent(*dirs), out), numeric, out.size, atol, rtol)
+    ]
+    analytic = op.backward_tangent(r, dr, tuple(dirs))
+    grads_plus, grads_minus = op_plus.backward(r + eps * dr), op_minus.backward(r - eps * dr)
+    for i, value in enumerate(values):
+        if dirs[i] is None:
+            continue
+        numeric = (grads_plus[i] - grads_minus[i]) / (2 * eps)
+        name = f"backward_tangent[{i}]"
+        analytic_i = _dense(analytic[i], value)
+        results.append(_compare(name, value, analytic_i, numeric, value.size, atol, rtol))
+    return results
+
+
+def _dense(array: np.ndarray | None, like: np.ndarray) -> np.ndarray:
+    """A tangent rule's None (zero) as zeros of ``like``'s shape."""
+    return np.zeros(like.shape) if array is None else np.asarray(array)
+
+
+def numeric_hvp(
+    gradient: Callable[[], list[np.ndarray]],
+    params: Sequence[Node],
+    vectors: Sequence[np.ndarray],
+    eps: float = EPS,
+) -> list[np.ndarray]:
+    """H v by central differences of exact gradients: (∇E(w + hv) − ∇E(w − hv)) / 2h.
+
+    ``gradient()`` returns ∇E at the parameters' current values. The step h =
+    ε (1 + ‖w‖) / ‖v‖ is relative, so the perturbation is the same small
+    fraction of w whatever the scale of w and v; the truncation error is O(h²)
+    and the rounding error O(u‖∇E‖/h). float64 only.
+    """
+    w_norm = np.sqrt(sum(np.vdot(p.value, p.value) for p in params))
+    v_norm = np.sqrt(sum(np.vdot(v, v) for v in vectors))
+    h = eps * (1 + w_norm) / v_norm
+    plus, minus = _on_both_sides(lambda: [g.copy() for g in gradient()], params, vectors, h)
+    return [(a - b) / (2 * h) for a, b in zip(plus, minus)]
+
+
+def second_difference(
+    value: Callable[[], float], params: Sequence[Node], vectors: Sequence[np.ndarray], h: float
+) -> float:
+    """vᵀ H v ≈ (E(w + hv) − 2E(w) + E(w − hv)) / h², from values of E alone (float64).
+
+    Independent of every gradient and tangent rule; exact for a quadratic E
+    up to rounding, which grows as u·E/h².
+    """
+    up, down = _on_both_sides(value, params, vectors, h)
+    return (up - 2 * value() + down) / (h * h)
+
+
+def _on_both_sides(
+    f: Callable[[], object], params: Sequence[Node], vectors: Sequence[np.ndarray], h: float
+) -> tuple[object, object]:
+    """(f at w + hv, f at w − hv), the parameters set in place and always put back."""
+    saved = [p.value.copy() for p in params]
+    try:
+        out = []
+        for sign in (1.0, -1.0):
+            for p, w, v in zip(params, saved, vectors):
+                p.value[...] = w + sign * h * v
+            out.append(f())
+    finally:
+        for p, w in zip(params, saved):
+            p.value[...] = w
+    return out[0], out[1]

@@ -31,6 +31,7 @@ from mlpcli.experiment import Experiment, Split, rng
 from mlpcli.nn.features import BasisFunctions
 from mlpcli.nn.heads import Head
 from mlpcli.nn.inputs import InputTransform
+from mlpcli.nn.outputs import TargetScale
 
 #: Bytes a model's parameters (with gradients and momentum) or its φ(x) table may take.
 MAX_BYTES = 8 * 2**30
@@ -52,6 +53,10 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
     others = other_sources(config, train_data, bundled_test)
 
     n_out = head.n_outputs(len(classes)) if task == "classification" else targets.shape[1]
+    scale = None
+    if task == "regression" and config.data.standardize_target:
+        scale = TargetScale.fit(labels, plan.train)  # labels: the targets in their own units
+        targets = scale.encode(labels)
     inputs = fit_inputs(config, train_data, plan, n_out)
     x_train = prepared(inputs, train_data)
     splits = {
@@ -67,10 +72,12 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
             raise DataError(
                 f"{data.source}: {t.shape[1]} target columns, but training has {targets.shape[1]}"
             )
+        if scale is not None:
+            t = scale.encode(lab)
         splits[role] = Split(role, prepared(inputs, data), t, lab)
     check_batch_size(config, len(splits["train"]), train_data.source)
 
-    model = build.model(config, inputs, n_out)
+    model = build.model(config, inputs, n_out, scale)
     model.reset_parameters(rng(config.seed, "init"))
     return Experiment(
         config=config,

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
+from mlpcli.diagnose import divergence_hint
 from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
 from mlpcli.experiment import Experiment
 from mlpcli.files import RUN_FILES
@@ -37,7 +38,7 @@ from mlpcli.files.state import load_state, save_state
 from mlpcli.metrics import METRIC
 from mlpcli.paths import check_name
 from mlpcli.prepare import prepare
-from mlpcli.train import EpochRecord, Trainer, TrainState, measure
+from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate
 
 
 class RunDirError(MlpError):
@@ -203,15 +204,19 @@ def metrics_csv(history: list[EpochRecord], task: str) -> str:
 def summary_of(
     exp: Experiment,
     state: TrainState,
-    test: tuple[float, float] | None,
+    held_out: dict[str, dict] | None = None,
     init_from: str | None = None,
 ) -> dict:
     """summary.json: how the run ended, final and best metrics, wall time.
 
-    ``init_from`` records where the initial weights came from when they were
-    not drawn from the seed (``--init-from``): config.yaml cannot say it.
+    ``held_out`` maps "validation" and "test" to reports of the released
+    weights on those splits (``train.evaluate``: loss and accuracy, or loss,
+    MSE, MAE and R²). ``init_from`` records where the initial weights came
+    from when they were not drawn from the seed (``--init-from``): config.yaml
+    cannot say it.
     """
     m = METRIC[exp.task]
+    held_out = held_out or {}
     return {
         "task": exp.task,
         "metric": m,
@@ -225,9 +230,19 @@ def summary_of(
         "n_parameters": sum(p.value.size for p in exp.model.parameters()),
         "final": _final(state, m),
         "best": _best(exp, state),
-        "test": None if test is None else {"loss": test[0], m: test[1], "n": len(exp.test)},
+        "validation": held_out.get("validation"),
+        "test": held_out.get("test"),
+        "target_scale": _target_scale(exp),
         "init_from": init_from,
     }
+
+
+def _target_scale(exp: Experiment) -> dict | None:
+    """The standardization of regression targets (None: trained in the targets' own units)."""
+    scale = exp.model.target_scale
+    if scale is None:
+        return None
+    return {"mean": scale.mean.tolist(), "std": scale.std.tolist()}
 
 
 def _final(state: TrainState, m: str) -> dict | None:
@@ -298,8 +313,11 @@ class Checkpointer:
             trainer.release()
         save_model(run.path / "model.safetensors", self.saved)
         if final:
-            test = None if exp.test is None or diverged else measure(exp, exp.test)
-            self.summary = summary_of(exp, st, test, self.init_from)
+            splits = {"validation": exp.validation, "test": exp.test}
+            held_out = {} if diverged else {
+                name: evaluate(exp, split) for name, split in splits.items() if split is not None
+            }  # fmt: skip
+            self.summary = summary_of(exp, st, held_out, self.init_from)
             run.write_summary(self.summary)
         self.last_write = time.monotonic()
 
@@ -439,5 +457,5 @@ def _train(
     try:
         trainer.run()
     except DivergedError as e:  # saved already (last finite weights); the caller reports it
-        error = str(e)
+        error = f"{e}. {divergence_hint(exp, e.lr, str(run.path / 'config.yaml'))}"
     return RunResult(run, exp, trainer.state, checkpointer.summary, error)

@@ -22,8 +22,8 @@ from mlpcli import build
 from mlpcli.data.batching import Gather
 from mlpcli.errors import DivergedError
 from mlpcli.experiment import Experiment, Split, rng
-from mlpcli.metrics import METRIC, data_loss, metric
-from mlpcli.nn.objective import Objective
+from mlpcli.metrics import METRIC, data_loss, metric, regression_report
+from mlpcli.optim import clip_grad_norm
 
 
 @dataclass
@@ -142,13 +142,8 @@ class Trainer:
         self.params = exp.model.parameters()
         self.schedule = build.schedule(exp.config)
         self.optimizer = build.optimizer(exp.config, self.params, self.schedule(0, 0))
-        self.objective = Objective(
-            exp.model,
-            exp.head,
-            exp.regularizer,
-            n_train=len(exp.train),
-            include_bias=exp.config.regularizer.include_bias,
-        )
+        self.objective = exp.objective()
+        self.clip_norm = exp.config.train.clip_norm
         self.batches = build.batches(exp.config, len(exp.train))
         self.shuffle_rng = rng(exp.config.seed, "shuffle")
         self.state = state or TrainState()
@@ -236,6 +231,8 @@ class Trainer:
             if not math.isfinite(value):
                 self._diverged(f"the loss is {value}")
             objective.backward()
+            if self.clip_norm is not None:
+                clip_grad_norm(self.params, self.clip_norm)
             optimizer.step(lr)
             st.lr = lr  # the rate actually used (a resumed epoch may have no steps left)
             outputs_buffer[start:stop] = e.outputs.value
@@ -257,7 +254,12 @@ class Trainer:
             if not np.isfinite(p.value).all():
                 self._diverged(f"parameter {p.name} is no longer finite")
         n = len(exp.train)
-        train_metric = metric(exp.task, exp.head, self.epoch_outputs, exp.train.labels[rows])
+        labels = exp.train.labels[rows]
+        outputs = exp.model.in_target_units(self.epoch_outputs)  # a copy when targets are scaled
+        train_metric = metric(exp.task, exp.head, outputs, labels)
+        train_loss = st.loss_sum / n
+        if outputs is not self.epoch_outputs:  # report ½ Σ_k (y_k − t_k)² in the targets' units
+            train_loss = data_loss(exp.head, outputs, labels)
         val_loss = val_metric = None
         if exp.validation is not None:
             val_loss, val_metric = measure(exp, exp.validation)
@@ -265,7 +267,7 @@ class Trainer:
         record = EpochRecord(
             epoch=st.epoch + 1,
             step=st.step,
-            train_loss=st.loss_sum / n,
+            train_loss=train_loss,
             val_loss=val_loss,
             train_metric=train_metric,
             val_metric=val_metric,
@@ -277,6 +279,10 @@ class Trainer:
         st.elapsed += time.perf_counter() - started
         st.epoch += 1
         st.step_in_epoch, st.loss_sum, st.epoch_seconds, st.epoch_rng = 0, 0.0, 0.0, None
+        m = METRIC[exp.task]
+        self.schedule.observe(
+            {"train_loss": train_loss, "val_loss": val_loss, f"val_{m}": val_metric}
+        )
         self._early_stopping(record)
         self.last_good = [p.value.copy() for p in self.params]
         self.on_epoch(record)
@@ -311,9 +317,9 @@ class Trainer:
         st = self.state
         lr = self.schedule(st.epoch, st.step)
         raise DivergedError(
-            f"training diverged at epoch {st.epoch + 1}, step {st.step + 1}: {what}. "
-            f"Try a smaller learning rate (it was {lr:g}) or standardized inputs "
-            "(data.standardize: true); the last finite weights were kept"
+            f"training diverged at epoch {st.epoch + 1}, step {st.step + 1}: {what} "
+            f"(learning rate {lr:g}); the last finite weights were kept",
+            lr,
         )
 
     # -- what a checkpoint saves ---------------------------------------------------
@@ -321,6 +327,7 @@ class Trainer:
         """Every array a resumed run needs besides :class:`TrainState`, by name."""
         out = {f"params.{p.name}": p.value for p in self.params}
         out.update({f"optimizer.{k}": v for k, v in self.optimizer.state().items()})
+        out.update({f"schedule.{k}": v for k, v in self.schedule.state().items()})
         if self.best_params is not None:
             out.update({f"best.{p.name}": b for p, b in zip(self.params, self.best_params)})
         if self.state.step_in_epoch:
@@ -337,9 +344,8 @@ class Trainer:
         """Continue from a checkpoint taken with :meth:`snapshot`."""
         for p in self.params:
             p.value[...] = arrays[f"params.{p.name}"]
-        self.optimizer.load_state(
-            {k[len("optimizer.") :]: v for k, v in arrays.items() if k.startswith("optimizer.")}
-        )
+        self.optimizer.load_state(_prefixed(arrays, "optimizer."))
+        self.schedule.load_state(_prefixed(arrays, "schedule."))
         if f"best.{self.params[0].name}" in arrays:
             self.best_params = [arrays[f"best.{p.name}"].copy() for p in self.params]
         if state.step_in_epoch:
@@ -357,11 +363,35 @@ class Trainer:
                 p.value[...] = best
 
 
+def _prefixed(arrays: dict[str, np.ndarray], prefix: str) -> dict[str, np.ndarray]:
+    return {k[len(prefix) :]: v for k, v in arrays.items() if k.startswith(prefix)}
+
+
+def _outputs_and_truth(exp: Experiment, split: Split) -> tuple[np.ndarray, np.ndarray]:
+    """The model's outputs on a split and what the loss compares them with, both in the
+    targets' own units (regression: the raw targets; classification: the head's encoding)."""
+    outputs = exp.model.outputs(split.x, raw=False, rows=split.rows)
+    truth = split.labels if exp.task == "regression" else split.targets
+    return outputs, split.selected(truth)
+
+
 def measure(exp: Experiment, split: Split) -> tuple[float, float]:
     """(data loss, task metric) of the model as it stands on one split."""
-    outputs = exp.model.outputs(split.x, raw=False, rows=split.rows)
-    loss = data_loss(exp.head, outputs, split.selected(split.targets))
+    outputs, truth = _outputs_and_truth(exp, split)
+    loss = data_loss(exp.head, outputs, truth)
     return loss, metric(exp.task, exp.head, outputs, split.selected(split.labels))
 
 
-__all__ = ["METRIC", "EpochRecord", "TrainState", "Trainer", "measure"]
+def evaluate(exp: Experiment, split: Split) -> dict:
+    """The summary's report on a split: loss and accuracy, or loss, MSE, MAE and R²."""
+    outputs, truth = _outputs_and_truth(exp, split)
+    out = {"loss": data_loss(exp.head, outputs, truth)}
+    if exp.task == "regression":
+        out.update(regression_report(outputs, truth))
+    else:
+        out["accuracy"] = metric(exp.task, exp.head, outputs, split.selected(split.labels))
+    out["n"] = len(split)
+    return out
+
+
+__all__ = ["METRIC", "EpochRecord", "TrainState", "Trainer", "evaluate", "measure"]

@@ -216,7 +216,7 @@ def test_config_file_problems(write, mlp, tmp_path):
 @pytest.mark.parametrize(
     "models,registry,tag,skip",
     [
-        (LR_MODELS, SCHEDULES, "schedule", {"constant": {"unit"}}),
+        (LR_MODELS, SCHEDULES, "schedule", {"plateau": {"unit"}}),
         (FEATURE_MODELS, FEATURES, "type", {}),
         (GENERATOR_MODELS, GENERATORS, "generator", {}),
         (OPTIMIZER_MODELS, OPTIMIZERS, "name", {}),

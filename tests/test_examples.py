@@ -49,7 +49,7 @@ def xor_accuracies(mlp, tmp_path, name):
 
 
 def test_every_example_is_tested():
-    assert len(SHIPPED) == 11
+    assert len(SHIPPED) == 12
     tested = {n.removeprefix("test_").replace("_", "-") + ".yaml" for n in globals()}
     assert set(SHIPPED) <= tested
 
@@ -181,6 +181,19 @@ def test_learning_rate_quadratic(mlp, tmp_path):
         # η = 3: it grows by (1 − η)² = 4 per step, until the numbers overflow: exit 3
         assert excess_ratios(big, minimum) == pytest.approx([4.0] * 10, rel=1e-3)
         assert diverged[seed]["stop_reason"] == "diverged"
+
+
+#: Median test R² of scikit-learn's default MLPRegressor on the splits of seeds 0–4
+#: (benchmarks/diabetes_sklearn.py; README, "Choosing the learning rate").
+SKLEARN_DIABETES_R2 = 0.393
+
+
+def test_adam_diabetes(mlp, tmp_path):
+    r2 = [
+        train(mlp, tmp_path, "adam-diabetes.yaml", f"seed={seed}")["test"]["r2"]
+        for seed in range(5)
+    ]
+    assert np.median(r2) >= SKLEARN_DIABETES_R2 and min(r2) > 0.25
 
 
 def test_digits_mlp(mlp, tmp_path):

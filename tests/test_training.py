@@ -78,7 +78,7 @@ def test_growth_schedule_changes_the_batch_size_when_it_should(write, mlp, tmp_p
 REGRESSION = """\
 seed: 0
 dtype: float64
-data: {train: data.csv, standardize: false}
+data: {train: data.csv, standardize: false, standardize_target: false}
 model: {hidden: [], init: {name: normal, std: 0.5}}
 loss: squared_error
 regularizer: {type: l2, lambda: 0.3}

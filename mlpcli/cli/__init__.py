@@ -15,6 +15,7 @@ from mlpcli.cli.common import emit_json
 from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
 from mlpcli.cli.graph import graph
+from mlpcli.cli.lr import lr
 from mlpcli.cli.plot import plot
 from mlpcli.cli.predict import predict
 from mlpcli.cli.train import train
@@ -33,6 +34,7 @@ app.command("predict")(predict)
 app.command("gradcheck")(gradcheck)
 app.command("graph")(graph)
 app.command("plot")(plot)
+app.command("lr")(lr)
 
 
 def _version(value: bool) -> None:

@@ -53,22 +53,14 @@ def gradcheck(
         from mlpcli.cli.render import gradcheck_table
         from mlpcli.config import load_config
         from mlpcli.gradcheck import ATOL, EPS, RTOL, check_model
-        from mlpcli.nn.objective import Objective
         from mlpcli.prepare import prepare
 
         cfg = load_config(config, set_ or [])
         exp = prepare(cfg, dtype=np.float64)
         size = batch or min(exp.config.train.batch.size or len(exp.train), 64)
         x, targets, _ = exp.train.take(0, size)
-        objective = Objective(
-            exp.model,
-            exp.head,
-            exp.regularizer,
-            len(exp.train),
-            exp.config.regularizer.include_bias,
-        )
         results = check_model(
-            objective,
+            exp.objective(),
             x,
             targets,
             max_entries=samples,

@@ -47,11 +47,30 @@ def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
 
 
 def describe_lr(exp: Experiment) -> str:
-    lr = exp.config.train.lr
-    extra = {k: v for k, v in lr.model_dump().items() if k not in ("schedule", "initial")}
-    if lr.schedule == "constant":
-        return f"{lr.initial:g}"
-    return f"{lr.initial:g}, {lr.schedule} " + ", ".join(f"{k}={v}" for k, v in extra.items())
+    train = exp.config.train
+    lr = train.lr
+    hidden = {"schedule", "initial", "warmup"} | ({"unit"} if lr.schedule == "constant" else set())
+    extra = {k: v for k, v in lr.model_dump().items() if k not in hidden}
+    text = f"{lr.initial:g}"
+    if lr.schedule != "constant":
+        text += f", {lr.schedule} " + ", ".join(f"{k}={v}" for k, v in extra.items())
+    if lr.warmup:
+        text += f", warmup {lr.warmup} {getattr(lr, 'unit', 'epoch')}s"
+    if train.lr_scale is not None:
+        text += ", per layer ×[" + ", ".join(f"{s:g}" for s in train.lr_scale) + "]"
+    if train.clip_norm is not None:
+        text += f"; gradient norm clipped at {train.clip_norm:g}"
+    return text
+
+
+def describe_optimizer(exp: Experiment) -> str:
+    opt = exp.config.train.optimizer
+    if opt.name == "sgd":
+        text = "SGD" + (f", momentum {opt.momentum:g}" if opt.momentum else "")
+        return text + (", Nesterov" if opt.nesterov else "")
+    text = {"adam": "Adam", "adamw": "AdamW"}[opt.name]
+    text += f" (β₁ {opt.beta1:g}, β₂ {opt.beta2:g}, ε {opt.eps:g}"
+    return text + (f", weight decay {opt.weight_decay:g})" if opt.name == "adamw" else ")")
 
 
 def describe_batch(exp: Experiment) -> str:
@@ -131,19 +150,17 @@ class TrainingDisplay:
         task = exp.task
         if exp.classes is not None:
             task += f", {len(exp.classes)} classes"
-        opt = exp.config.train.optimizer
-        optimizer = "SGD" + (f", momentum {opt.momentum:g}" if opt.momentum else "")
-        optimizer += ", Nesterov" if opt.nesterov else ""
         rows = [
             ("run", str(run.path)),
             (
                 "data",
                 f"{sizes}; {exp.model.n_inputs} features; {task}"
-                + ("; standardized" if d.standardize else ""),
+                + ("; standardized" if d.standardize else "")
+                + ("; targets standardized" if d.standardize_target else ""),
             ),
             ("loss", exp.config.loss),
             ("regularizer", describe_regularizer(exp)),
-            ("optimizer", optimizer),
+            ("optimizer", describe_optimizer(exp)),
             ("batches", describe_batch(exp)),
             ("learning rate", describe_lr(exp)),
             ("epochs", str(epochs)),
@@ -229,6 +246,10 @@ class TrainingDisplay:
             )
         if s.get("test"):
             rows.append(("test loss / " + m, f"{num(s['test']['loss'])} / {value(s['test'][m])}"))
+        report = s.get("test") or s.get("validation")
+        if report and "r2" in report:
+            which = "test" if s.get("test") else "validation"
+            rows.append((f"{which} R² / MAE", f"{num(report['r2'])} / {num(report['mae'])}"))
         rows.append(("saved", str(result.run.path)))
         self.console.print(_kv_table("Result", rows))
 

@@ -18,6 +18,7 @@ from mlpcli.config.resolve import (
     to_json,
     to_yaml,
     training_changes,
+    with_values,
 )
 from mlpcli.config.schema import Config
 from mlpcli.errors import ConfigError, ModelFileError
@@ -32,6 +33,7 @@ __all__ = [
     "to_json",
     "to_yaml",
     "training_changes",
+    "with_values",
 ]
 
 

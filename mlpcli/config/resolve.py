@@ -52,6 +52,8 @@ def _check_data(config: Config, problems: Problems) -> None:
             f"{config.loss} is for {' or '.join(head.tasks)}, but the task is {task}; "
             "use squared_error for regression",
         )
+    if data.standardize_target and task == "classification":
+        problems.add(("data", "standardize_target"), "only for regression targets")
 
 
 def _check_model(config: Config, problems: Problems) -> None:
@@ -105,20 +107,40 @@ def _check_train(config: Config, problems: Problems) -> None:
     elif batch.growth is not None and batch.growth.max is not None:
         if batch.growth.max < (batch.size or DEFAULT_BATCH_SIZE):
             problems.add(("train", "batch", "growth", "max"), "must be ≥ train.batch.size")
-    if train.optimizer.nesterov and train.optimizer.momentum == 0:
+    if getattr(train.optimizer, "nesterov", False) and train.optimizer.momentum == 0:
         problems.add(("train", "optimizer", "nesterov"), "needs momentum > 0")
+    n_layers = len(config.model.hidden) + 1
+    if train.lr_scale is not None and len(train.lr_scale) != n_layers:
+        problems.add(
+            ("train", "lr_scale"),
+            f"one multiplier per layer: {n_layers} for {len(config.model.hidden)} hidden "
+            f"layers, got {len(train.lr_scale)}",
+        )
+    _check_lr(config, problems)
     stop = train.early_stopping
     if stop is not None:
-        if config.data.validation is None and config.data.validation_split is None:
-            problems.add(
-                ("train", "early_stopping"),
-                "needs validation data: set data.validation or data.validation_split",
-            )
-        wrong = {"classification": "val_mse", "regression": "val_accuracy"}[task_of(config)]
-        if stop.metric == wrong:
-            problems.add(
-                ("train", "early_stopping", "metric"), f"{wrong} is not a {task_of(config)} metric"
-            )
+        _check_watched_metric(config, ("train", "early_stopping"), stop.metric, problems)
+
+
+def _check_lr(config: Config, problems: Problems) -> None:
+    lr = config.train.lr
+    if isinstance(lr, (int, float)):
+        return
+    if lr.schedule == "cosine" and lr.period is None and lr.unit == "step":
+        problems.add(("train", "lr", "period"), "required with unit step (the steps to decay over)")
+    if lr.schedule == "plateau":
+        _check_watched_metric(config, ("train", "lr"), lr.metric, problems)
+
+
+def _check_watched_metric(config: Config, where: tuple, metric: str, problems: Problems) -> None:
+    """A metric watched after each epoch (early stopping, plateau) must exist for this run."""
+    if not metric.startswith("val_"):
+        return
+    if config.data.validation is None and config.data.validation_split is None:
+        problems.add(where, "needs validation data: set data.validation or data.validation_split")
+    wrong = {"classification": "val_mse", "regression": "val_accuracy"}[task_of(config)]
+    if metric == wrong:
+        problems.add((*where, "metric"), f"{wrong} is not a {task_of(config)} metric")
 
 
 def _absolute_source(source: Any, base: Path) -> Any:
@@ -138,6 +160,8 @@ def resolve(config: Config, base_dir: Path) -> Config:
     """Fill in the defaults that depend on other fields and make data paths absolute."""
     d = config.model_dump(mode="json", by_alias=True)
     d["data"]["task"] = task_of(config)
+    if d["data"]["standardize_target"] is None:
+        d["data"]["standardize_target"] = d["data"]["task"] == "regression"
     for key in ("train", "validation", "test"):
         d["data"][key] = _absolute_source(d["data"][key], base_dir)
     if isinstance(d["model"]["init"], str):
@@ -148,9 +172,23 @@ def resolve(config: Config, base_dir: Path) -> Config:
         d["model"]["activation"] = [d["model"]["activation"]] * len(d["model"]["hidden"])
     if isinstance(d["train"]["lr"], (int, float)):
         d["train"]["lr"] = {"schedule": "constant", "initial": d["train"]["lr"]}
+    if d["train"]["lr"]["schedule"] == "cosine" and d["train"]["lr"]["period"] is None:
+        d["train"]["lr"]["period"] = d["train"]["epochs"]  # unit epoch (step needs a period)
     batch = d["train"]["batch"]
     if batch["mode"] == "minibatch" and batch["size"] is None:
         batch["size"] = DEFAULT_BATCH_SIZE
+    return Config.model_validate(d)
+
+
+def with_values(config: Config, values: dict[str, Any]) -> Config:
+    """A copy of a resolved config with fields set by dotted path: ``{"train.lr.initial": 0.1}``."""
+    d = config.model_dump(mode="json", by_alias=True)
+    for path, value in values.items():
+        *parents, last = path.split(".")
+        node = d
+        for key in parents:
+            node = node[key]
+        node[last] = value
     return Config.model_validate(d)
 
 

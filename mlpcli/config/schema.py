@@ -23,6 +23,7 @@ A complete config, every field at its default unless required::
       features: null            # CSV feature columns (default: all the others)
       task: null                # classification | regression (default: from the loss)
       standardize: true         # x -> (x - mean) / std, fitted on the training split
+      standardize_target: null  # t -> (t - mean) / std for training (default: on for regression)
     model:
       hidden: []                # hidden layer sizes; [] is the perceptron
       activation: relu          # one name, or one per hidden layer
@@ -35,8 +36,12 @@ A complete config, every field at its default unless required::
     train:
       epochs: 100
       batch: {mode: minibatch, size: 32, growth: null}
-      lr: 0.1                   # or {schedule: step, initial: 0.1, factor: 0.5, every: 10}
-      optimizer: {name: sgd, momentum: 0.0, nesterov: false}
+      lr: 0.1                   # or {schedule: step, initial: 0.1, factor: 0.5, every: 10,
+                                #     warmup: 0}; also cosine, plateau (optim/schedules.py)
+      lr_scale: null            # one multiplier of lr per layer, e.g. [1.0, 0.5, 0.1]
+      optimizer: {name: sgd, momentum: 0.0, nesterov: false}   # or {name: adam, beta1: 0.9,
+                                # beta2: 0.999, eps: 1e-8}, or adamw (+ weight_decay: 0.01)
+      clip_norm: null           # cap the gradient's norm at this (off by default)
       shuffle: true
       early_stopping: null      # {metric: val_loss, patience: 10, restore_best: true}
       checkpoint_seconds: 2.0   # save model and state at most this often (0: every epoch)
@@ -224,6 +229,7 @@ class DataConfig(Strict):
     features: Annotated[list[str], Field(min_length=1)] | None = None
     task: Literal["classification", "regression"] | None = None
     standardize: bool = True
+    standardize_target: bool | None = None  # regression: train on (t − mean) / std
 
 
 # -- model --------------------------------------------------------------------
@@ -284,23 +290,39 @@ class BatchConfig(Strict):
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
+_EVERY_SCHEDULE = {"initial": Field(gt=0), "warmup": Field(ge=0)}
 LR_BOUNDS: dict[str, dict[str, Any]] = {
-    "constant": {"initial": Field(gt=0)},
-    "step": {"initial": Field(gt=0), "factor": Field(gt=0, le=1), "every": Field(ge=1)},
-    "exponential": {"initial": Field(gt=0), "gamma": Field(gt=0, le=1)},
-    "inverse_time": {"initial": Field(gt=0), "decay": Field(ge=0)},
+    "constant": {},
+    "step": {"factor": Field(gt=0, le=1), "every": Field(ge=1)},
+    "exponential": {"gamma": Field(gt=0, le=1)},
+    "inverse_time": {"decay": Field(ge=0)},
+    "cosine": {"period": Field(ge=1), "eta_min": Field(ge=0)},
+    "plateau": {
+        "factor": Field(gt=0, lt=1),
+        "patience": Field(ge=0),
+        "threshold": Field(ge=0),
+        "eta_min": Field(ge=0),
+    },
 }
 LR_MODELS = {
-    # a constant rate has no position to count: no unit
+    # plateau reacts to epochs' metrics: its t (and warmup) counts epochs
     name: section(
-        cls, tag=("schedule", name), bounds=LR_BOUNDS[name], skip=("unit",) * (name == "constant")
+        cls,
+        tag=("schedule", name),
+        bounds={**_EVERY_SCHEDULE, **LR_BOUNDS[name]},
+        skip=("unit",) * (name == "plateau"),
     )
     for name, cls in SCHEDULES.items()
 }
 LRConfig = tagged_union("schedule", LR_MODELS)
 
 
-OPTIMIZER_BOUNDS: dict[str, dict[str, Any]] = {"sgd": {"momentum": Field(ge=0, lt=1)}}
+_ADAM_BOUNDS = {"beta1": Field(ge=0, lt=1), "beta2": Field(ge=0, lt=1), "eps": Field(gt=0)}
+OPTIMIZER_BOUNDS: dict[str, dict[str, Any]] = {
+    "sgd": {"momentum": Field(ge=0, lt=1)},
+    "adam": _ADAM_BOUNDS,
+    "adamw": {**_ADAM_BOUNDS, "weight_decay": Field(ge=0)},
+}
 OPTIMIZER_MODELS = {
     name: section(
         cls,
@@ -325,7 +347,9 @@ class TrainConfig(Strict):
     epochs: PositiveInt = 100
     batch: BatchConfig = BatchConfig()
     lr: value_or_section(PositiveFloat, LRConfig) = 0.1
+    lr_scale: list[PositiveFloat] | None = None  # one per layer: W_i, b_i step at lr·lr_scale[i]
     optimizer: OptimizerConfig = OPTIMIZER_MODELS["sgd"]()
+    clip_norm: PositiveFloat | None = None  # scale the gradient down to this norm when above
     shuffle: bool = True
     early_stopping: EarlyStoppingConfig | None = None
     checkpoint_seconds: NonNegative = 2.0  # save at most this often (0: after every epoch)

@@ -3,12 +3,21 @@
 Read in this order: ``node.py`` (the graph and the backward walk), ``ops.py``
 (primitive ops), ``activations.py``, ``losses.py`` (fused data losses),
 ``penalties.py`` (regularization terms); ``stable.py`` holds the overflow-free
-array functions the last three share. Nothing here knows about configs, files
-or printing.
+array functions the last three share; ``hessian.py`` turns the ops' tangent
+rules into exact Hessian-vector products. Nothing here knows about configs,
+files or printing.
 """
 
 from .activations import Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh
-from .losses import BinaryCrossEntropy, Hinge, MulticlassHinge, SoftmaxCrossEntropy, SquaredError
+from .hessian import HessianVectorProduct
+from .losses import (
+    BinaryCrossEntropy,
+    FusedLoss,
+    Hinge,
+    MulticlassHinge,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
 from .node import Graph, Node, Op, is_grad_enabled, no_grad
 from .ops import (
     Abs,
@@ -37,7 +46,9 @@ __all__ = [
     "BinaryCrossEntropy",
     "Div",
     "Exp",
+    "FusedLoss",
     "Graph",
+    "HessianVectorProduct",
     "Hinge",
     "Identity",
     "L1Penalty",

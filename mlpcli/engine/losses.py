@@ -10,19 +10,60 @@ The losses that squash their input (sigmoid, softmax) work on logits with
 the stable arithmetic of ``stable.py``, so outputs of ±1000 give finite
 values and gradients in float32 and float64, and their gradients take the
 lecture's simple form ∂L/∂a = p − t.
+
+For Hessian-vector products (``engine/hessian.py``) each loss says how its
+Hessian in the outputs acts on a direction (:meth:`FusedLoss.curvature`):
+1/N for squared error, σ(1 − σ)/N for binary cross-entropy,
+(diag p − p pᵀ)/N for softmax cross-entropy, and 0 for the piecewise-linear
+hinges.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .node import Op
+from .node import Op, plus
 from .stable import exp_neg_abs, shifted_exp, sigmoid
 
-__all__ = ["BinaryCrossEntropy", "Hinge", "MulticlassHinge", "SoftmaxCrossEntropy", "SquaredError"]
+__all__ = [
+    "BinaryCrossEntropy",
+    "FusedLoss",
+    "Hinge",
+    "MulticlassHinge",
+    "SoftmaxCrossEntropy",
+    "SquaredError",
+]
 
 
-class SquaredError(Op):
+class FusedLoss(Op):
+    """A loss op on (outputs y, constant targets t), with its R-operator rules.
+
+    R{L} = Σ ∂L/∂y ⊙ R{y} and R{g ∂L/∂y} = R{g} ∂L/∂y + g (∇²_y L) R{y}; a
+    subclass gives ∇²_y L as :meth:`curvature`. Targets never have a direction.
+    """
+
+    __slots__ = ()
+
+    def curvature(self, dy: np.ndarray) -> np.ndarray | None:
+        """(∇²_y L) dy for the batch-averaged loss, a new array; None where ∇²_y L = 0."""
+        return None
+
+    def tangent(self, dy, dt=None):
+        if dy is None:
+            return None
+        gradient, _ = self.backward(np.ones((), dy.dtype))
+        return np.asarray(np.vdot(gradient, dy))
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        dy = tangents[0]
+        h_dy = None if dy is None else self.curvature(dy)
+        if h_dy is not None:
+            h_dy *= grad
+        first = None if grad_tangent is None else self.backward(grad_tangent)[0]
+        return plus(first, h_dy), None
+
+
+class SquaredError(FusedLoss):
     """L = ½ Σ_k (y_k − t_k)²; ∂L/∂y = y − t.
 
     Shapes: y (N, K), t (N, K) real-valued.
@@ -38,8 +79,11 @@ class SquaredError(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None]:
         return self.diff * (grad / len(self.diff)), None
 
+    def curvature(self, dy: np.ndarray) -> np.ndarray:
+        return dy / len(dy)  # ∇²L = I/N
 
-class BinaryCrossEntropy(Op):
+
+class BinaryCrossEntropy(FusedLoss):
     """L = −(t ln σ(a) + (1−t) ln(1−σ(a))) on logits a, summed over the K outputs.
 
     Evaluated as max(a, 0) − a·t + ln(1 + e^{−|a|}), which never overflows;
@@ -60,8 +104,12 @@ class BinaryCrossEntropy(Op):
         g *= grad / len(g)
         return g, None
 
+    def curvature(self, dy: np.ndarray) -> np.ndarray:
+        p = self.p
+        return p * (1 - p) * dy / len(dy)  # σ'(a) = σ(1 − σ), per output
 
-class SoftmaxCrossEntropy(Op):
+
+class SoftmaxCrossEntropy(FusedLoss):
     """L = −ln softmax(a)_t = ln Σ_j e^{a_j} − a_t; ∂L/∂a = softmax(a) − onehot(t).
 
     The log-sum-exp is taken after subtracting each row's maximum, so no
@@ -83,8 +131,16 @@ class SoftmaxCrossEntropy(Op):
         g *= grad / len(g)
         return g, None
 
+    def curvature(self, dy: np.ndarray) -> np.ndarray:
+        # ∂p/∂a = diag p − p pᵀ, row by row: (diag p − p pᵀ) dy = p ⊙ (dy − p·dy)
+        p = self.probs
+        out = dy - (p * dy).sum(axis=1, keepdims=True)
+        out *= p
+        out /= len(dy)
+        return out
 
-class Hinge(Op):
+
+class Hinge(FusedLoss):
     """Binary hinge L = max(0, 1 − t·y) with t ∈ {−1, +1}, summed over the K outputs.
 
     ∂L/∂y = −t where the margin is violated (t·y < 1), else 0; at the margin
@@ -102,7 +158,7 @@ class Hinge(Op):
         return -(self.t * self.active) * (grad / len(self.active)), None
 
 
-class MulticlassHinge(Op):
+class MulticlassHinge(FusedLoss):
     """Weston–Watkins hinge L = Σ_{j≠t} max(0, 1 + y_j − y_t).
 
     ∂L/∂y_j = [1 + y_j − y_t > 0] for j ≠ t, and ∂L/∂y_t = −(number of

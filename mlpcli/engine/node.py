@@ -80,6 +80,43 @@ class Op:
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, ...]:
         raise NotImplementedError
 
+    # -- Pearlmutter's R-operator (engine/hessian.py): directional derivatives ---------
+    def tangent(self, *tangents: np.ndarray | None) -> np.ndarray | None:
+        """R{out}: the derivative of ``forward`` along input directions ``tangents``.
+
+        R{out} = Σ_i ∂out/∂u_i · R{u_i}, with ``None`` standing for a zero
+        direction (inputs that do not depend on the weights). Called after
+        ``forward``, from what it kept; returns None when every term is zero.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no tangent rule")
+
+    def backward_tangent(
+        self,
+        grad: np.ndarray,
+        grad_tangent: np.ndarray | None,
+        tangents: tuple[np.ndarray | None, ...],
+    ) -> tuple[np.ndarray | None, ...]:
+        """R{backward(grad)}: the derivative of each input's gradient along the directions.
+
+        ``backward`` is linear in ``grad`` and depends on the inputs, so
+        R{J_iᵀ g} = J_iᵀ R{g} + (R{J_i})ᵀ g: the first term is ``backward`` of
+        ``grad_tangent``, the second carries the op's second derivatives.
+        ``None`` means zero, in and out.
+        """
+        raise NotImplementedError(f"{type(self).__name__} has no backward tangent rule")
+
+
+def plus(*terms: np.ndarray | None) -> np.ndarray | None:
+    """The sum of the terms that are not None (None: every term is zero).
+
+    Tangent rules are sums of products in which a zero direction drops a term.
+    """
+    total = None
+    for term in terms:
+        if term is not None:
+            total = term if total is None else total + term
+    return total
+
 
 class Node:
     """A value in the graph.

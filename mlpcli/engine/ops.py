@@ -4,13 +4,18 @@ Each class is one op: ``forward`` computes the value from the input arrays and
 keeps what ``backward`` needs; ``backward`` maps ∂E/∂out to one ∂E/∂input per
 input. Where NumPy broadcast an input in ``forward``, ``backward`` sums the
 gradient back to that input's own shape (:func:`unbroadcast`).
+
+Beside them, ``tangent`` and ``backward_tangent`` are the op's R-operator
+rules (``Op.tangent``, ``engine/hessian.py``): the directional derivatives of
+``forward`` and of ``backward``, from which Hessian-vector products follow.
+A ``None`` direction is zero.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .node import Node, Op
+from .node import Node, Op, plus
 
 
 def unbroadcast(grad: np.ndarray, shape: tuple[int, ...]) -> np.ndarray:
@@ -45,6 +50,14 @@ class Add(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return unbroadcast(grad, self.shapes[0]), unbroadcast(grad, self.shapes[1])
 
+    def tangent(self, da, db):
+        return _broadcast(plus(da, db), self.shapes)
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        if grad_tangent is None:
+            return None, None
+        return self.backward(grad_tangent)
+
 
 class Sub(Op):
     """out = a − b; ∂out/∂a = 1, ∂out/∂b = −1."""
@@ -58,6 +71,14 @@ class Sub(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return unbroadcast(grad, self.shapes[0]), unbroadcast(-grad, self.shapes[1])
 
+    def tangent(self, da, db):
+        return _broadcast(plus(da, None if db is None else -db), self.shapes)
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        if grad_tangent is None:
+            return None, None
+        return self.backward(grad_tangent)
+
 
 class Mul(Op):
     """out = a · b elementwise; ∂out/∂a = b, ∂out/∂b = a (the lecture's "gradient switcher")."""
@@ -70,6 +91,17 @@ class Mul(Op):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return unbroadcast(grad * self.b, self.a.shape), unbroadcast(grad * self.a, self.b.shape)
+
+    def tangent(self, da, db):  # R{a b} = R{a} b + a R{b}
+        return _broadcast(
+            plus(_times(da, self.b), _times(self.a, db)), (self.a.shape, self.b.shape)
+        )
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        da, db = tangents
+        ga = plus(_times(grad_tangent, self.b), _times(grad, db))
+        gb = plus(_times(grad_tangent, self.a), _times(grad, da))
+        return _unbroadcast(ga, self.a.shape), _unbroadcast(gb, self.b.shape)
 
 
 class Div(Op):
@@ -85,6 +117,24 @@ class Div(Op):
         ga = grad / self.b
         return unbroadcast(ga, self.a.shape), unbroadcast(-ga * self.a / self.b, self.b.shape)
 
+    def tangent(self, da, db):  # R{a/b} = R{a}/b − a R{b}/b²
+        a, b = self.a, self.b
+        return _broadcast(
+            plus(None if da is None else da / b, None if db is None else -a * db / (b * b)),
+            (a.shape, b.shape),
+        )
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        # ga = g/b, gb = −g a/b²; differentiate each in g, a and b
+        (da, db), a, b, g, dg = tangents, self.a, self.b, grad, grad_tangent
+        ga = plus(None if dg is None else dg / b, None if db is None else -g * db / (b * b))
+        gb = plus(
+            None if dg is None else -dg * a / (b * b),
+            None if da is None else -g * da / (b * b),
+            None if db is None else 2 * g * a * db / (b * b * b),
+        )
+        return _unbroadcast(ga, a.shape), _unbroadcast(gb, b.shape)
+
 
 class Neg(Op):
     """out = −a."""
@@ -96,6 +146,12 @@ class Neg(Op):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (-grad,)
+
+    def tangent(self, da):
+        return None if da is None else -da
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        return (None if grad_tangent is None else -grad_tangent,)
 
 
 class Pow(Op):
@@ -112,6 +168,18 @@ class Pow(Op):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (grad * self.p * self.a ** (self.p - 1),)
+
+    def tangent(self, da):
+        return None if da is None else self.p * self.a ** (self.p - 1) * da
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        (da,), p, a = tangents, self.p, self.a
+        return (
+            plus(
+                None if grad_tangent is None else grad_tangent * p * a ** (p - 1),
+                None if da is None else grad * p * (p - 1) * a ** (p - 2) * da,
+            ),
+        )
 
 
 # -- products -----------------------------------------------------------------
@@ -131,22 +199,43 @@ class MatMul(Op):
         return a @ b
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray | None, np.ndarray | None]:
-        if self.a.ndim == 1 and self.b.ndim == 1:  # inner product: a scalar out
-            return grad * self.b, grad * self.a
-        a = self.a[np.newaxis, :] if self.a.ndim == 1 else self.a
-        b = self.b[:, np.newaxis] if self.b.ndim == 1 else self.b
-        g = grad
-        if self.a.ndim == 1:
-            g = np.expand_dims(g, -2)
-        if self.b.ndim == 1:
-            g = np.expand_dims(g, -1)
-        need_a, need_b = self.needs_input_grad
+        return _matmul_grads(grad, self.a, self.b, *self.needs_input_grad)
+
+    def tangent(self, da, db):  # R{a b} = R{a} b + a R{b}
+        return plus(None if da is None else da @ self.b, None if db is None else self.a @ db)
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        # ∂E/∂a = g bᵀ and ∂E/∂b = aᵀ g are bilinear: R{g bᵀ} = R{g} bᵀ + g R{b}ᵀ
+        (da, db), (need_a, need_b) = tangents, self.needs_input_grad
         ga = gb = None
-        if need_a:
-            ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape).reshape(self.a.shape)
-        if need_b:
-            gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape).reshape(self.b.shape)
+        if grad_tangent is not None:
+            ga, gb = _matmul_grads(grad_tangent, self.a, self.b, need_a, need_b)
+        if db is not None and need_a:
+            ga = plus(ga, _matmul_grads(grad, self.a, db, True, False)[0])
+        if da is not None and need_b:
+            gb = plus(gb, _matmul_grads(grad, da, self.b, False, True)[1])
         return ga, gb
+
+
+def _matmul_grads(
+    grad: np.ndarray, a0: np.ndarray, b0: np.ndarray, need_a: bool, need_b: bool
+) -> tuple[np.ndarray | None, np.ndarray | None]:
+    """(∂E/∂a, ∂E/∂b) of out = a @ b for ∂E/∂out = ``grad``; vectors as a row (a) or column (b)."""
+    if a0.ndim == 1 and b0.ndim == 1:  # inner product: a scalar out
+        return grad * b0, grad * a0
+    a = a0[np.newaxis, :] if a0.ndim == 1 else a0
+    b = b0[:, np.newaxis] if b0.ndim == 1 else b0
+    g = grad
+    if a0.ndim == 1:
+        g = np.expand_dims(g, -2)
+    if b0.ndim == 1:
+        g = np.expand_dims(g, -1)
+    ga = gb = None
+    if need_a:
+        ga = unbroadcast(g @ np.swapaxes(b, -1, -2), a.shape).reshape(a0.shape)
+    if need_b:
+        gb = unbroadcast(np.swapaxes(a, -1, -2) @ g, b.shape).reshape(b0.shape)
+    return ga, gb
 
 
 class Linear(Op):
@@ -173,6 +262,29 @@ class Linear(Op):
         gb = np.add.reduce(grad, axis=0) if need_b else None  # = grad.sum(0), less overhead
         return gx, gw, gb
 
+    def tangent(self, dx, dw, db):
+        """R{X Wᵀ + b} = R{X} Wᵀ + X R{W}ᵀ + R{b}."""
+        out = plus(None if dx is None else dx @ self.w.T, None if dw is None else self.x @ dw.T)
+        if db is None:
+            return out
+        if out is None:
+            return np.broadcast_to(db, (len(self.x), len(db))).copy()
+        out += db  # a fresh product: ours to change
+        return out
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        """R{G W} = R{G} W + G R{W};  R{Gᵀ X} = R{G}ᵀ X + Gᵀ R{X};  R{Σ G} = Σ R{G}."""
+        (dx, dw, _), dg = tangents, grad_tangent
+        need_x, need_w, need_b = self.needs_input_grad
+        gx = gw = gb = None
+        if need_x:
+            gx = plus(None if dg is None else dg @ self.w, None if dw is None else grad @ dw)
+        if need_w:
+            gw = plus(None if dg is None else dg.T @ self.x, None if dx is None else grad.T @ dx)
+        if need_b and dg is not None:
+            gb = np.add.reduce(dg, axis=0)
+        return gx, gw, gb
+
 
 # -- reductions ---------------------------------------------------------------
 
@@ -192,6 +304,12 @@ class Sum(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (_expand(grad, self.shape, self.axis, self.keepdims),)
 
+    def tangent(self, da):  # linear: R{Σ a} = Σ R{a}
+        return None if da is None else self.forward(da)
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        return (None,) if grad_tangent is None else self.backward(grad_tangent)
+
 
 class Mean(Sum):
     """out = (1/n) Σ a over ``axis``, n the number of entries averaged; ∂out/∂a_i = 1/n."""
@@ -206,6 +324,8 @@ class Mean(Sum):
         (g,) = super().backward(grad)
         g /= g.size // max(grad.size, 1)
         return (g,)
+
+    # Mean is linear too: Sum's tangent rules, through Mean's own forward and backward.
 
 
 def _expand(
@@ -234,6 +354,13 @@ class Exp(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (grad * self.out,)
 
+    def tangent(self, da):
+        return None if da is None else self.out * da
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        (da,) = tangents
+        return (plus(_times(grad_tangent, self.out), _times(grad * self.out, da)),)
+
 
 class Log(Op):
     """out = ln a; ∂out/∂a = 1/a."""
@@ -247,6 +374,18 @@ class Log(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (grad / self.a,)
 
+    def tangent(self, da):
+        return None if da is None else da / self.a
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        (da,), a = tangents, self.a
+        return (
+            plus(
+                None if grad_tangent is None else grad_tangent / a,
+                None if da is None else -grad * da / (a * a),
+            ),
+        )
+
 
 class Abs(Op):
     """out = |a|; ∂out/∂a = sign(a), taken as 0 at a = 0 (a valid subgradient)."""
@@ -259,6 +398,31 @@ class Abs(Op):
 
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray]:
         return (grad * np.sign(self.a),)
+
+    def tangent(self, da):
+        return None if da is None else np.sign(self.a) * da
+
+    def backward_tangent(self, grad, grad_tangent, tangents):  # |a|'' = 0 away from the kink
+        return (None if grad_tangent is None else grad_tangent * np.sign(self.a),)
+
+
+def _times(a: np.ndarray | None, b: np.ndarray | None) -> np.ndarray | None:
+    """a · b, or None (zero) when either factor is."""
+    return None if a is None or b is None else a * b
+
+
+def _broadcast(
+    tangent: np.ndarray | None, shapes: tuple[tuple[int, ...], ...]
+) -> np.ndarray | None:
+    """A tangent stretched to the broadcast shape of an elementwise op's output."""
+    shape = np.broadcast_shapes(*shapes)
+    if tangent is None or tangent.shape == shape:
+        return tangent
+    return np.broadcast_to(tangent, shape).copy()
+
+
+def _unbroadcast(grad: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray | None:
+    return None if grad is None else unbroadcast(grad, shape)
 
 
 def constant(value: np.ndarray | float, dtype: np.dtype | type | None = None) -> Node:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .node import Op
+from .node import Op, plus
 
 __all__ = ["L1Penalty", "L2Penalty"]
 
@@ -30,6 +30,20 @@ class L2Penalty(Op):
         scale = grad * self.coef
         return tuple(w * scale for w in self.weights)
 
+    def tangent(self, *dws):
+        terms = [np.vdot(w, dw) for w, dw in zip(self.weights, dws) if dw is not None]
+        return None if not terms else np.asarray(self.coef * sum(terms), self.weights[0].dtype)
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        # R{c g w} = c R{g} w + c g R{w}: the Hessian of c ½ Σ w² is c I
+        return tuple(
+            plus(
+                None if grad_tangent is None else w * (grad_tangent * self.coef),
+                None if dw is None else dw * (grad * self.coef),
+            )
+            for w, dw in zip(self.weights, tangents)
+        )
+
 
 class L1Penalty(Op):
     """c · Σ_w Σ_i |w_i|; ∂/∂w = c · sign(w), taken as 0 at w = 0."""
@@ -47,3 +61,13 @@ class L1Penalty(Op):
     def backward(self, grad: np.ndarray) -> tuple[np.ndarray, ...]:
         scale = grad * self.coef
         return tuple(np.sign(w) * scale for w in self.weights)
+
+    def tangent(self, *dws):
+        terms = [np.vdot(np.sign(w), dw) for w, dw in zip(self.weights, dws) if dw is not None]
+        return None if not terms else np.asarray(self.coef * sum(terms), self.weights[0].dtype)
+
+    def backward_tangent(self, grad, grad_tangent, tangents):
+        # |w|'' = 0 away from w = 0: only the direction of the incoming gradient moves
+        if grad_tangent is None:
+            return (None,) * len(self.weights)
+        return self.backward(grad_tangent)

@@ -2,7 +2,8 @@
 
 Tensors (docs/design.md, "Run directory"): ``layers.{i}.weight`` (out, in)
 and ``layers.{i}.bias`` (out,), ``input.mean`` / ``input.std`` when inputs are
-standardized, ``features.*`` for basis functions. String metadata:
+standardized, ``features.*`` for basis functions, ``target.mean`` /
+``target.std`` (K,) when regression targets are (outputs y = ŷ·std + mean). String metadata:
 ``format`` = ``mlpcli/1``, ``config`` (the resolved config as JSON),
 ``classes`` (JSON list), ``n_inputs``, ``features`` and ``targets`` (column
 names, JSON lists). PyTorch reads it with ``safetensors.torch.load_file``.
@@ -23,6 +24,7 @@ from mlpcli.files.safetensors import read_safetensors, write_safetensors
 from mlpcli.nn.heads import HEADS
 from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.model import MLP
+from mlpcli.nn.outputs import TargetScale
 
 MODEL_FORMAT = "mlpcli/1"
 
@@ -44,6 +46,8 @@ def model_tensors(model: MLP, params: list[np.ndarray] | None = None) -> dict[st
     values = params if params is not None else [p.value for p in model.parameters()]
     out = {p.name: v for p, v in zip(model.parameters(), values)}
     out.update(model.inputs.tensors())
+    if model.target_scale is not None:
+        out.update(model.target_scale.tensors())
     return out
 
 
@@ -99,7 +103,11 @@ def _rebuild(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -
                 f"{path}: {0 if classes is None else len(classes)} classes in the metadata "
                 f"do not fit {n_outputs} outputs"
             )
-    model = build.model(config, inputs, n_outputs)
+    try:
+        target_scale = TargetScale.from_tensors(tensors, n_outputs)
+    except ValueError as e:
+        raise ModelFileError(f"{path}: {e}") from None
+    model = build.model(config, inputs, n_outputs, target_scale)
     load_parameters(model, tensors, str(path))
     return SavedModel(model, config, classes, features, targets, path)
 

@@ -12,6 +12,11 @@ Two input spaces, never mixed up: *raw* inputs (N, n_inputs) as read from a
 file, and *prepared* inputs (N, D') after the model's input transform. The
 graph (:meth:`MLP.forward`) takes prepared inputs, as training batches are;
 :meth:`MLP.outputs` takes either and must be told which.
+
+Likewise two output spaces when a regression model trains on standardized
+targets (``nn/outputs.py``): the graph computes ŷ in standardized units,
+which is what E and its gradients see; :meth:`MLP.outputs` returns y = ŷ s + μ
+in the targets' own units, which is what every reader of the model sees.
 """
 
 from __future__ import annotations
@@ -27,6 +32,7 @@ from mlpcli.engine import Node, no_grad
 from mlpcli.nn.activations import ACTIVATIONS, INPLACE
 from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.layers import Linear
+from mlpcli.nn.outputs import TargetScale
 
 #: Rows per forward pass in :meth:`MLP.outputs`: bounds the memory of activations.
 CHUNK = 8192
@@ -53,6 +59,8 @@ class MLP:
         Of every parameter and of the prepared inputs.
     inputs : InputTransform, optional
         The fitted standardization and basis functions (none: the identity).
+    target_scale : TargetScale, optional
+        μ and s of standardized regression targets (none: outputs are in target units).
     """
 
     def __init__(
@@ -67,6 +75,7 @@ class MLP:
         init_kwargs: dict[str, Any] | None = None,
         dtype: np.dtype | type = np.float32,
         inputs: InputTransform | None = None,
+        target_scale: TargetScale | None = None,
     ) -> None:
         self.n_inputs, self.hidden, self.n_outputs = n_inputs, list(hidden), n_outputs
         if isinstance(activation, str):
@@ -79,6 +88,7 @@ class MLP:
         self._activation_ops = self._make_activation_ops(inplace=True)
         self.dtype = np.dtype(dtype)
         self.inputs = inputs if inputs is not None else InputTransform(n_inputs)
+        self.target_scale = target_scale
         sizes = [self.inputs.n_features, *self.hidden, n_outputs]
         self.layers = [
             Linear(a, b, init=init, init_kwargs=init_kwargs, dtype=self.dtype, name=f"layers.{i}")
@@ -139,12 +149,13 @@ class MLP:
         return h
 
     def outputs(self, x: np.ndarray, *, raw: bool, rows: np.ndarray | None = None) -> np.ndarray:
-        """Outputs y (N, n_outputs) as an array, without recording a graph.
+        """Outputs y (N, n_outputs) as an array, in the targets' units, without a graph.
 
         ``raw=True``: ``x`` holds raw inputs (N, n_inputs), transformed chunk
         by chunk; ``raw=False``: ``x`` is already prepared (N, D'), as a
         split's inputs are. ``rows`` selects rows of ``x`` (default all).
         Runs in chunks of :data:`CHUNK` rows, so memory stays bounded.
+        Standardized targets are mapped back (:meth:`in_target_units`).
         """
         n = len(x) if rows is None else len(rows)
         out = np.empty((n, self.n_outputs), dtype=self.dtype)
@@ -155,7 +166,13 @@ class MLP:
                 if raw:
                     xb = self.inputs(np.asarray(xb, dtype=self.dtype))
                 out[a:b] = self.forward(Node(xb)).value
-        return out
+        return self.in_target_units(out, inplace=True)
+
+    def in_target_units(self, outputs: np.ndarray, inplace: bool = False) -> np.ndarray:
+        """The graph's outputs ŷ -> y in the targets' units (the same array without a scale)."""
+        if self.target_scale is None:
+            return outputs
+        return self.target_scale.decode(outputs, inplace=inplace)
 
     def __repr__(self) -> str:
         sizes = " -> ".join(

@@ -2,8 +2,13 @@
 
 An optimizer sees only parameter nodes and their gradients, updates the
 ``value`` arrays in place (they keep their identity and dtype), and refuses
-bad settings when it is built. Its buffers (momentum, moments) are named
-arrays, so a checkpoint saves them and a resumed run continues bit for bit.
+bad settings when it is built. Its buffers (momentum, moments, the step
+count) are named arrays, so a checkpoint saves them and a resumed run
+continues bit for bit.
+
+``lr_scale`` holds one learning-rate multiplier per parameter (1 by default):
+tensor i is updated with rate η·lr_scale[i] (the config's ``train.lr_scale``,
+one per layer, so that the per-layer curvature of ``mlp lr`` can be used).
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ class Optimizer:
             raise ValueError(f"learning rate must be a finite number > 0, got {lr}")
         self.params = list(params)
         self.lr = lr
+        self.lr_scale = [1.0] * len(self.params)
 
     def zero_grad(self) -> None:
         for p in self.params:
@@ -42,3 +48,20 @@ class Optimizer:
         mine = self.state()
         for name, buffer in mine.items():
             buffer[...] = state[name]
+
+
+def clip_grad_norm(params: Sequence[Node], max_norm: float) -> float:
+    """Scale all gradients together so that their joint norm is at most ``max_norm``.
+
+    ‖g‖ = √(Σ_p Σ_i g_pi²) over every tensor; when ‖g‖ > max_norm each gradient
+    is multiplied, in place, by max_norm / (‖g‖ + 10⁻⁶) (the rule of
+    ``torch.nn.utils.clip_grad_norm_``). The direction of the step is kept, only
+    its length is capped. Returns ‖g‖ before clipping.
+    """
+    grads = [p.grad for p in params if p.grad is not None]
+    total = math.sqrt(sum(float(np.vdot(g, g)) for g in grads))
+    coef = max_norm / (total + 1e-6)
+    if coef < 1.0:
+        for g in grads:
+            g *= coef
+    return total

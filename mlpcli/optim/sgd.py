@@ -48,20 +48,20 @@ class SGD(Optimizer):
         """Apply one update with the gradients currently held by the parameters."""
         lr = self.lr if lr is None else lr
         if not self.momentum:
-            for p in self.params:
+            for p, scale in zip(self.params, self.lr_scale):
                 if p.grad is not None:
-                    p.value -= lr * p.grad
+                    p.value -= (lr * scale) * p.grad
             return
         mu = self.momentum
-        for p, v in zip(self.params, self.velocity):
+        for p, v, scale in zip(self.params, self.velocity, self.lr_scale):
             if p.grad is None:
                 continue
             v *= mu
             v += p.grad
             if self.nesterov:
-                p.value -= lr * (p.grad + mu * v)
+                p.value -= (lr * scale) * (p.grad + mu * v)
             else:
-                p.value -= lr * v
+                p.value -= (lr * scale) * v
 
     def state(self) -> dict[str, np.ndarray]:
         """Buffers needed to resume exactly: one velocity per parameter."""

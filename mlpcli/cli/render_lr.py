@@ -1,0 +1,142 @@
+"""Rich renderings of ``mlp lr``: the curvature figures, the recommendation, the scan."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rich import box
+from rich.console import Console
+from rich.table import Table
+from rich.text import Text
+
+from mlpcli.cli.render import _kv_table, num
+
+if TYPE_CHECKING:
+    from pathlib import Path
+
+    from mlpcli.config import Config
+    from mlpcli.curvature import Advice, CurvatureReport, PowerIteration
+    from mlpcli.lrscan import Scan
+
+VERDICT_STYLE = {
+    "too small": "yellow",
+    "good": "green",
+    "best": "bold green",
+    "unstable": "red",
+    "diverged": "bold red",
+}
+
+
+def _power(p: PowerIteration) -> str:
+    state = "converged" if p.converged else "not converged"
+    shifted = ", shifted: the dominant eigenvalue was negative" if p.shifted else ""
+    return (
+        f"{p.iterations} products, last relative change {p.relative_change:.1e}, {state}{shifted}"
+    )
+
+
+def curvature_tables(
+    console: Console,
+    report: CurvatureReport,
+    advice: Advice,
+    config: Config,
+    where: str,
+    path: Path,
+) -> None:
+    """The whole-network figures, the per-layer table and the recommendation."""
+    w = report.whole
+    scaled = " (targets standardized)" if config.data.standardize_target else ""
+    rows = [
+        ("E on the batch" + scaled, num(report.loss, 6)),
+        ("‖g‖", num(w.grad_norm)),
+        ("curvature along −g", f"gᵀHg / gᵀg = {num(w.curvature)}"),
+        ("η_opt along −g", f"gᵀg / gᵀHg = {num(w.eta_opt)}"),
+        ("λ_max", f"{num(w.lambda_max)}  ({_power(w.power)})"),
+        ("stability bound", f"2/λ_max = {num(w.stability_bound)}"),
+    ]
+    if advice.bound is not None and advice.bound[1] != "2/λ_max":
+        rows.append(("with momentum", f"{advice.bound[1]} = {num(advice.bound[0])}"))
+    if report.adam_eta is not None and config.train.optimizer.name != "sgd":
+        rows.append(("η along Adam's 1st step", num(report.adam_eta)))
+    title = f"Curvature of E: {where} (batch of {report.batch}, float64)"
+    console.print(_kv_table(title, rows))
+    table = Table(
+        title="Per layer: the Hessian block of its W and b",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        padding=(0, 1),
+        pad_edge=False,
+    )
+    columns = ["layer", "params", "gᵀHg/gᵀg", "η_opt", "λ_max", "2/λ_max", "iters"]
+    if advice.lr_scale is not None:
+        columns.append("lr_scale")
+    for col in columns:
+        table.add_column(col, justify="left" if col == "layer" else "right")
+    for i, b in enumerate(report.layers):
+        cells = [b.name, f"{b.parameters:,}", num(b.curvature),
+                 num(b.eta_opt), num(b.lambda_max), num(b.stability_bound),
+                 f"{b.power.iterations}{'' if b.power.converged else '*'}"]  # fmt: skip
+        if advice.lr_scale is not None:
+            cells.append(f"{advice.lr_scale[i]:g}")
+        table.add_row(*cells)
+    console.print(table)
+    if advice.lr is None:
+        console.print(Text("no recommendation: ", style="bold") + Text(advice.reason))
+        return
+    console.print(
+        Text(f"recommended η = {advice.lr:.3g}", style="bold green")
+        + Text(f" ({config.train.optimizer.name}): {advice.reason}.")
+    )
+    console.print(f"  mlp train {path} --set train.lr={advice.lr:.3g}")
+    if advice.lr_scale is not None and len(advice.lr_scale) > 1:
+        scales = ",".join(f"{s:g}" for s in advice.lr_scale)
+        console.print(f"  per layer, from the blocks' λ_max: --set train.lr_scale=[{scales}]")
+
+
+def scan_table(console: Console, scan: Scan, report: CurvatureReport, advice: Advice) -> None:
+    """One row per η, with η_opt, the recommendation and 2/λ_max inserted where they fall."""
+    length = f"{scan.steps} steps" if scan.steps is not None else f"{scan.epochs} epochs"
+    table = Table(
+        title=f"Learning-rate scan: {length} at each η from the same start "
+        f"(training loss at the start {num(scan.initial_loss)})",
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+    )
+    has_val = any(p.val_loss is not None for p in scan.points)
+    for col in ("η", "training loss after", *(("val loss",) if has_val else ()), "verdict"):
+        table.add_column(col, justify="left" if col == "verdict" else "right")
+    marks = _marks(
+        [
+            (report.whole.eta_opt, "η_opt = gᵀg/gᵀHg"),
+            (advice.lr, "recommended"),
+            (report.whole.stability_bound, "2/λ_max"),
+            advice.bound if advice.bound and advice.bound[1] != "2/λ_max" else (None, ""),
+        ]
+    )
+    width = 3 if has_val else 2
+    for p in scan.points:
+        while marks and marks[0][0] <= p.lr:
+            _mark(table, *marks.pop(0), width)
+        verdict = Text(p.verdict, style=VERDICT_STYLE.get(p.verdict, ""))
+        cells = [f"{p.lr:.3g}", num(p.loss)]
+        if has_val:
+            cells.append(num(p.val_loss))
+        table.add_row(*cells, verdict)
+    for mark in marks:
+        _mark(table, *mark, width)
+    console.print(table)
+
+
+def _marks(marks: list[tuple[float | None, str]]) -> list[tuple[float, str]]:
+    """The marks that have a value, sorted, those within 10⁻⁹ of each other on one line."""
+    out: list[tuple[float, str]] = []
+    for value, label in sorted((v, label) for v, label in marks if v is not None):
+        if out and abs(value - out[-1][0]) <= 1e-9 * value:
+            out[-1] = (out[-1][0], f"{out[-1][1]}, {label}")
+        else:
+            out.append((value, label))
+    return out
+
+
+def _mark(table: Table, value: float, label: str, width: int) -> None:
+    table.add_row(f"── {value:.3g}", *([""] * (width - 1)), Text(f"◀ {label}", style="cyan"))

@@ -1,0 +1,334 @@
+"""How curved the error is at the current weights: η_opt, λ_max and 2/λ_max, whole and per layer.
+
+The lecture: for a quadratic error the optimal step is η_opt = (∂²E/∂w²)⁻¹;
+a smaller step converges slowly, one above 2/(∂²E/∂w²) diverges. A network's
+Hessian H is too large to form, but products H v are exact and cheap
+(``engine/hessian.py``), and two figures follow from them:
+
+* **along the gradient** g, the quadratic model
+  E(w − η g) ≈ E − η gᵀg + ½ η² gᵀHg is lowest at **η_opt = gᵀg / gᵀHg**
+  (the curvature along g is gᵀHg / gᵀg);
+* **the largest eigenvalue λ_max** of H, by power iteration: gradient descent
+  on the quadratic model is stable iff η < **2/λ_max**, and η = 1/λ_max is the
+  lecture's η_opt for the most curved direction, which it reaches in one step.
+
+A direction that is zero outside one layer's weights and bias gives the same
+figures for that layer's diagonal block H_ii of the Hessian: the lecture's
+"a different learning rate may be optimal for different parts of the
+network", as numbers. Everything here runs in float64.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from mlpcli import build
+from mlpcli.engine import HessianVectorProduct
+from mlpcli.experiment import Experiment, rng
+
+#: Power iteration: stop when the Rayleigh quotient changes by less than this, relatively...
+TOL = 1e-6
+#: ...or after this many Hessian-vector products.
+MAX_ITERATIONS = 200
+
+Vector = list  # one array (or None: zero) per parameter tensor
+
+
+def _dot(a: Vector, b: Vector) -> float:
+    return float(sum(np.vdot(x, y) for x, y in zip(a, b) if x is not None and y is not None))
+
+
+@dataclass(frozen=True)
+class PowerIteration:
+    """The largest eigenvalue of a symmetric operator, and how the iteration got there."""
+
+    eigenvalue: float
+    iterations: int  # Hessian-vector products used
+    relative_change: float  # of the eigenvalue estimate in the last iteration
+    converged: bool  # relative_change ≤ tol before the iteration limit
+    shifted: bool = False  # the dominant eigenvalue was negative: found on H − μI
+
+
+def power_iteration(
+    matvec: Callable[[Vector], Vector],
+    start: Vector,
+    *,
+    tol: float = TOL,
+    max_iterations: int = MAX_ITERATIONS,
+    shift: float = 0.0,
+) -> PowerIteration:
+    """Dominant eigenvalue of A − shift·I by v ← A v / ‖A v‖ and the Rayleigh quotient vᵀAv.
+
+    The quotient's error shrinks as (λ₂/λ₁)^{2k}; the iteration stops when it
+    changes by at most ``tol`` relative to its size.
+    """
+    norm = math.sqrt(_dot(start, start))
+    v = [None if s is None else s / norm for s in start]
+    value, change = math.nan, math.inf
+    for k in range(1, max_iterations + 1):
+        w = matvec(v)
+        if shift:
+            w = [None if a is None else a - shift * b for a, b in zip(w, v)]
+        estimate = _dot(v, w)
+        change = abs(estimate - value) / max(abs(estimate), 1e-300) if k > 1 else math.inf
+        value = estimate
+        size = math.sqrt(_dot(w, w))
+        if size == 0.0:  # A v = 0: v is an eigenvector of eigenvalue 0
+            return PowerIteration(shift, k, 0.0, True)
+        v = [None if a is None else a / size for a in w]
+        if change <= tol:
+            return PowerIteration(value + shift, k, change, True)
+    return PowerIteration(value + shift, max_iterations, change, False)
+
+
+def largest_eigenvalue(
+    matvec: Callable[[Vector], Vector], start: Vector, **options: float
+) -> PowerIteration:
+    """λ_max, the largest (not the largest in magnitude) eigenvalue of a symmetric operator.
+
+    Power iteration finds the eigenvalue of largest magnitude; at a saddle that
+    may be a negative one, λ_min. Then H − λ_min·I ⪰ 0, whose dominant
+    eigenvalue is λ_max − λ_min, gives λ_max by a second iteration.
+    """
+    first = power_iteration(matvec, start, **options)
+    if first.eigenvalue >= 0:
+        return first
+    second = power_iteration(matvec, start, shift=first.eigenvalue, **options)
+    return replace(second, iterations=first.iterations + second.iterations, shifted=True)
+
+
+@dataclass(frozen=True)
+class Block:
+    """The curvature figures of one set of parameter tensors (all, or one layer's W and b)."""
+
+    name: str
+    parameters: int
+    grad_norm: float  # ‖g‖
+    curvature: float  # gᵀHg / gᵀg, the curvature along −g (NaN when g = 0)
+    eta_opt: float | None  # gᵀg / gᵀHg; None unless gᵀHg > 0 (no minimum along −g)
+    power: PowerIteration
+
+    @property
+    def lambda_max(self) -> float:
+        return self.power.eigenvalue
+
+    @property
+    def stability_bound(self) -> float | None:
+        """2/λ_max: the largest stable step of gradient descent on the quadratic model."""
+        return 2.0 / self.lambda_max if self.lambda_max > 0 else None
+
+    def as_dict(self) -> dict:
+        return {
+            "name": self.name,
+            "parameters": self.parameters,
+            "grad_norm": self.grad_norm,
+            "curvature": self.curvature,
+            "eta_opt": self.eta_opt,
+            "lambda_max": self.lambda_max,
+            "stability_bound": self.stability_bound,
+            "power_iteration": asdict(self.power),
+        }
+
+
+@dataclass(frozen=True)
+class CurvatureReport:
+    """What ``mlp lr`` measures: E on the batch, the whole Hessian, each layer's block."""
+
+    loss: float  # E (data term + penalty) on the batch
+    batch: int
+    whole: Block
+    layers: list[Block]
+    adam_eta: float | None  # the η that minimizes E's quadratic model along Adam's first step
+
+
+def measure(
+    hvp: HessianVectorProduct,
+    names: Sequence[str],
+    loss: float,
+    batch: int,
+    generator: np.random.Generator,
+    *,
+    adam_eps: float = 1e-8,
+    **options: float,
+) -> CurvatureReport:
+    """Every figure of :class:`CurvatureReport` from the products of one recorded E.
+
+    ``names`` are the layers (two tensors each, weight and bias, in
+    ``hvp.params`` order); ``generator`` draws the power iterations' start vectors.
+    """
+    n = len(hvp.params)
+    whole = _block("all", range(n), hvp, generator, options)
+    layers = [
+        _block(name, (2 * i, 2 * i + 1), hvp, generator, options) for i, name in enumerate(names)
+    ]
+    # Adam's first update is −η g/(|g| + ε) (m̂ = g, v̂ = g² after bias correction): along
+    # s = g/(|g| + ε) the quadratic model E − η gᵀs + ½ η² sᵀHs is lowest at gᵀs / sᵀHs.
+    s = [g / (np.abs(g) + adam_eps) for g in hvp.gradient]
+    s_hs = _dot(s, hvp(s))
+    adam_eta = _dot(hvp.gradient, s) / s_hs if s_hs > 0 else None
+    return CurvatureReport(loss, batch, whole, layers, adam_eta)
+
+
+def _block(
+    name: str,
+    indices: Sequence[int],
+    hvp: HessianVectorProduct,
+    generator: np.random.Generator,
+    options: dict,
+) -> Block:
+    """The figures of the Hessian block of the tensors at ``indices`` (None elsewhere)."""
+    inside = set(indices)
+
+    def restrict(vector: Vector) -> Vector:
+        return [a if i in inside else None for i, a in enumerate(vector)]
+
+    def matvec(v: Vector) -> Vector:
+        return restrict(hvp(v))
+
+    g = restrict(hvp.gradient)
+    gg = _dot(g, g)
+    ghg = _dot(g, matvec(g))
+    start = restrict([generator.standard_normal(p.value.shape) for p in hvp.params])
+    return Block(
+        name=name,
+        parameters=sum(hvp.params[i].value.size for i in indices),
+        grad_norm=math.sqrt(gg),
+        curvature=ghg / gg if gg > 0 else math.nan,
+        eta_opt=gg / ghg if ghg > 0 else None,
+        power=largest_eigenvalue(matvec, start, **options),
+    )
+
+
+# -- what to do with it -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Advice:
+    """A recommended η for the configured optimizer, why, and per-layer multipliers."""
+
+    lr: float | None  # None: the curvature gives no safe step here
+    reason: str
+    lr_scale: list[float] | None = None  # for train.lr_scale (SGD only)
+    bound: tuple[float, str] | None = None  # the configured SGD's stability bound, its formula
+
+
+ONE_OVER_LAMBDA = (
+    "η = 1/λ_max is the lecture's η_opt = (∂²E/∂w²)⁻¹ for the most curved direction: it "
+    "reaches that direction's minimum in one step while every flatter direction still "
+    "converges, and it is half the stability bound 2/λ_max, room for the curvature to grow "
+    "as training goes on"
+)
+
+
+def stability_bound(optimizer: Any, lam: float) -> tuple[float, str] | None:
+    """The largest stable η of the configured SGD on a quadratic of top curvature ``lam``.
+
+    On an eigendirection of curvature λ, with a = ηλ, the update is a linear
+    recurrence whose roots stay inside the unit circle iff (Jury's test)
+    a < 2 (plain), a < 2(1 + μ) (heavy ball: v ← μv + g, w ← w − ηv), or
+    a < 2(1 + μ)/(1 + 2μ) (Nesterov: w ← w − η(g + μv)).
+    """
+    if optimizer.name != "sgd" or lam <= 0:
+        return None
+    mu = optimizer.momentum
+    if not mu:
+        return 2 / lam, "2/λ_max"
+    if optimizer.nesterov:
+        return 2 * (1 + mu) / ((1 + 2 * mu) * lam), "2(1 + μ)/((1 + 2μ) λ_max)"
+    return 2 * (1 + mu) / lam, "2(1 + μ)/λ_max"
+
+
+def recommend(report: CurvatureReport, optimizer: Any) -> Advice:
+    """The η to start from, for ``optimizer`` (the config's ``train.optimizer`` section)."""
+    if optimizer.name in ("adam", "adamw"):
+        if report.adam_eta is None:
+            return Advice(None, "E curves down along Adam's first step here: scan instead")
+        return Advice(
+            report.adam_eta,
+            "Adam's first step moves every weight by about η whatever its gradient "
+            f"(it is −η g/(|g| + ε)), and η = {report.adam_eta:.3g} minimizes the quadratic "
+            "model of E along that step: larger rates overshoot from the start",
+        )
+    lam = report.whole.lambda_max
+    if lam <= 0:
+        return Advice(None, "the Hessian has no positive eigenvalue here: scan instead")
+    bound = stability_bound(optimizer, lam)
+    reason = ONE_OVER_LAMBDA
+    if optimizer.momentum:  # the most curved direction converges at rate √μ for any such η
+        reason += f"; with momentum μ = {optimizer.momentum:g} η is stable below {bound[1]}"
+    return Advice(1 / lam, reason, _layer_scales(report), bound)
+
+
+def _layer_scales(report: CurvatureReport) -> list[float] | None:
+    """max_j λ_j / λ_i per layer: each layer's step η·scale_i is then at most 1/λ_i, the
+    one-step rate of its own block (blocks are coupled: check the result with a scan)."""
+    lams = [layer.lambda_max for layer in report.layers]
+    if min(lams) <= 0:
+        return None
+    top = max(lams)
+    return [float(f"{top / lam:.2g}") for lam in lams]
+
+
+# -- on an experiment -------------------------------------------------------------------
+
+
+def first_batch(exp: Experiment, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(inputs, targets) of the batch E is measured on: the first training batch.
+
+    ``size`` defaults to the configured batch size of the first epoch (the
+    whole training split in batch mode). A batch smaller than the split takes
+    the first rows of the first epoch's shuffled order, the very batch the
+    trainer's first step sees (the same ``shuffle`` stream); the whole split
+    is taken in stored order.
+    """
+    n, train = len(exp.train), exp.train
+    size = min(size or build.batches(exp.config, n).size_at(0), n)
+    order = np.arange(n) if size == n else rng(exp.config.seed, "shuffle").permutation(n)[:size]
+    rows = order if train.rows is None else train.rows[order]
+    return train.x[rows], train.targets[rows]
+
+
+def in_float64(exp: Experiment) -> Experiment:
+    """A float64 copy of ``exp``'s model (same weights, same input transform), same data."""
+    if exp.dtype == np.float64:
+        return exp
+    config = exp.config.model_copy(update={"dtype": "float64"})
+    model = build.model(config, exp.model.inputs, exp.model.n_outputs, exp.model.target_scale)
+    for mine, theirs in zip(model.parameters(), exp.model.parameters()):
+        mine.value[...] = theirs.value
+    return replace(exp, config=config, model=model)
+
+
+def _recorded(exp: Experiment, batch: int | None) -> tuple[HessianVectorProduct, float, int]:
+    """H v of ``exp``'s error on its first batch, at the model's current weights, in float64."""
+    exp64 = in_float64(exp)
+    x, targets = first_batch(exp64, batch)
+    x = x.astype(np.float64, copy=False)
+    if targets.dtype.kind == "f":
+        targets = targets.astype(np.float64, copy=False)
+    e = exp64.objective()(x, targets).total
+    return HessianVectorProduct(e, exp64.model.parameters()), float(e.value), len(x)
+
+
+def curvature_of(exp: Experiment, batch: int | None = None, **options: float) -> CurvatureReport:
+    """Measure the curvature of ``exp``'s error at its model's current weights (float64).
+
+    ``options``: ``tol`` and ``max_iterations`` of the power iterations, and
+    ``adam_eps``.
+    """
+    hvp, loss, size = _recorded(exp, batch)
+    names = [layer.weight.name.rsplit(".", 1)[0] for layer in exp.model.layers]
+    return measure(hvp, names, loss, size, rng(exp.config.seed, "curvature"), **options)
+
+
+def lambda_max_of(exp: Experiment, batch: int | None = None, **options: float) -> PowerIteration:
+    """λ_max alone (no per-layer figures): the divergence hint's quick measurement."""
+    hvp, _, _ = _recorded(exp, batch)
+    generator = rng(exp.config.seed, "curvature")
+    start = [generator.standard_normal(p.value.shape) for p in hvp.params]
+    return largest_eigenvalue(hvp, start, **options)

@@ -1,0 +1,194 @@
+"""``mlp lr``: the lecture's quadratic example proven, power iteration, per-layer blocks, scan."""
+
+import numpy as np
+import pytest
+from conftest import CONFIGS
+
+from mlpcli.config import load_config
+from mlpcli.curvature import curvature_of, largest_eigenvalue, power_iteration
+from mlpcli.engine import HessianVectorProduct
+from mlpcli.files.model import SavedModel, load_model, save_model
+from mlpcli.prepare import prepare
+
+# Three inputs of different scales, not standardized: H = XᵀX/N has distinct eigenvalues.
+QUADRATIC = """\
+seed: 1
+dtype: {dtype}
+data: {{train: data.csv, standardize: false, standardize_target: false}}
+model: {{hidden: [], init: {{name: normal, std: 0.5}}}}
+loss: squared_error
+train: {{epochs: {epochs}, batch: {{mode: batch}}, lr: 0.1}}
+"""
+
+
+@pytest.fixture
+def quadratic(write):
+    """(config path writer, Φ = (x, 1) of the data, targets)."""
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(40, 3)) * [1.0, 0.6, 0.3] + [0.5, -0.2, 0.1]
+    t = x @ [1.5, -2.0, 0.7] + 0.3 + 0.1 * rng.normal(size=40)
+    rows = "\n".join(",".join(repr(float(v)) for v in (*xi, ti)) for xi, ti in zip(x, t))
+    write("data.csv", f"x1,x2,x3,y\n{rows}\n")
+
+    def config(dtype="float64", epochs=1):
+        return write("c.yaml", QUADRATIC.format(dtype=dtype, epochs=epochs))
+
+    return config, np.hstack([x, np.ones((40, 1))]), t
+
+
+def gradient(phi, t, w):
+    """∇E of E = (1/2N) Σ (φ·w − t)², for w = (W, b) as one vector."""
+    return phi.T @ (phi @ w - t) / len(t)
+
+
+def as_vector(model):
+    return np.concatenate([model.layers[0].weight.value.ravel(), model.layers[0].bias.value])
+
+
+def test_eta_opt_and_the_stability_bound_are_exact_on_a_quadratic(quadratic, mlp):
+    config, phi, t = quadratic
+    hessian = phi.T @ phi / len(t)  # the exact Hessian XᵀX/N of the lecture's quadratic
+    g = gradient(phi, t, as_vector(prepare(load_config(config())).model))
+    res = mlp("lr", config(), "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    report = res.json()
+    assert report["batch"] == 40 and report["dtype"] == "float64"
+    assert report["eta_opt"] == pytest.approx(g @ g / (g @ hessian @ g), rel=1e-6)
+    lam = np.linalg.eigvalsh(hessian)[-1]
+    assert report["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    assert report["stability_bound"] == pytest.approx(2 / lam, rel=1e-6)
+    assert report["power_iteration"]["converged"]
+    assert report["recommended_lr"] == pytest.approx(1 / lam, rel=1e-6)
+    (layer,) = report["per_layer"]  # one layer: its block is the whole Hessian
+    assert layer["lambda_max"] == pytest.approx(lam, rel=1e-6)
+
+
+def test_eta_opt_along_an_eigendirection_reaches_the_minimum_in_one_step(quadratic, mlp, tmp_path):
+    config, phi, t = quadratic
+    hessian = phi.T @ phi / len(t)
+    values, vectors = np.linalg.eigh(hessian)
+    best = np.linalg.lstsq(phi, t, rcond=None)[0]
+    start = best + 0.8 * vectors[:, 1]  # off the minimum along one eigendirection only
+    assert mlp("train", config(), "--out", "a", "-q").exit_code == 0
+    saved = load_model(tmp_path / "a")
+    saved.model.layers[0].weight.value[...] = start[:3]
+    saved.model.layers[0].bias.value[...] = start[3:]
+    save_model(tmp_path / "start.safetensors", SavedModel(**{**vars(saved), "path": None}))
+
+    report = mlp("lr", config(), "--init-from", tmp_path / "start.safetensors", "--json").json()
+    assert report["eta_opt"] == pytest.approx(1 / values[1], rel=1e-9)  # g ∥ that eigenvector
+    eta = repr(report["eta_opt"])
+    assert mlp("train", config(), "--init-from", tmp_path / "start.safetensors", "--out", "b",
+               "-q", "--set", f"train.lr={eta}").exit_code == 0  # fmt: skip
+    stepped = as_vector(load_model(tmp_path / "b").model)
+    np.testing.assert_allclose(stepped, best, atol=1e-10)
+
+
+def test_just_below_two_over_lambda_max_converges_and_just_above_diverges(quadratic, mlp):
+    config, phi, t = quadratic
+    bound = mlp("lr", config(), "--json", "-q").json()["stability_bound"]
+    minimum = 0.5 * np.mean((phi @ np.linalg.lstsq(phi, t, rcond=None)[0] - t) ** 2)
+    path = config("float32", epochs=1500)
+    below = mlp(
+        "train", path, "--out", "below", "-q", "--json", "--set", f"train.lr={0.95 * bound}"
+    )
+    assert below.exit_code == 0
+    assert below.json()["final"]["train_loss"] == pytest.approx(minimum, rel=1e-3)
+    above = mlp("train", path, "--out", "above", "--json", "--set", f"train.lr={1.05 * bound}")
+    assert above.exit_code == 3 and above.json()["stop_reason"] == "diverged"
+    assert "above the stability bound 2/λ_max" in above.stderr and "mlp lr" in above.stderr
+
+
+def test_the_shipped_quadratic_config_states_its_eta_opt_and_three_regimes(mlp):
+    path = CONFIGS / "learning-rate-quadratic.yaml"
+    res = mlp("lr", path, "--json", "-q", "--scan", "--from", "0.1", "--to", "10", "--count", "3",
+              "--epochs", "3")  # fmt: skip
+    report = res.json()
+    assert report["eta_opt"] == pytest.approx(1.0, rel=1e-6)  # standardized x: H = I
+    assert report["stability_bound"] == pytest.approx(2.0, rel=1e-6)
+    assert f"η_opt = gᵀg/gᵀHg = {report['eta_opt']:.3g}," in path.read_text()  # as stated
+    verdicts = {p["lr"]: p["verdict"] for p in report["scan"]["points"]}
+    assert verdicts == {0.1: "too small", 1.0: "best", 10.0: "diverged"}
+
+
+def test_power_iteration_finds_the_largest_eigenvalue_even_behind_a_negative_one():
+    rng = np.random.default_rng(0)
+    q, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    a = q @ np.diag([-5.0, 2.0, 1.5, 1.0, 0.5, -0.1]) @ q.T  # |−5| dominates; λ_max = 2
+
+    def matvec(v):
+        return [a @ v[0]]
+
+    start = [rng.normal(size=6)]
+    plain = power_iteration(matvec, start, tol=1e-12, max_iterations=500)
+    assert plain.eigenvalue == pytest.approx(-5.0, rel=1e-9) and plain.converged
+    found = largest_eigenvalue(matvec, start, tol=1e-12, max_iterations=2000)
+    assert found.eigenvalue == pytest.approx(2.0, rel=1e-8)
+    assert found.shifted and found.converged and found.iterations > plain.iterations
+    stuck = power_iteration(matvec, start, tol=1e-12, max_iterations=3)
+    assert not stuck.converged and stuck.iterations == 3 and stuck.relative_change > 1e-12
+
+
+def explicit_hessian(hvp, params):
+    """The dense Hessian, one column per basis vector (small networks only)."""
+    sizes = [p.value.size for p in params]
+    columns = []
+    for k in range(sum(sizes)):
+        e = np.zeros(sum(sizes))
+        e[k] = 1
+        parts = np.split(e, np.cumsum(sizes)[:-1])
+        v = [part.reshape(p.value.shape) for part, p in zip(parts, params)]
+        columns.append(np.concatenate([h.ravel() for h in hvp(v)]))
+    return np.array(columns).T, np.cumsum([0, *sizes])
+
+
+NETWORK = """\
+seed: 2
+data: {train: {generator: spirals, n_samples: 60, classes: 3}}
+model: {hidden: [5], activation: tanh, init: xavier}
+loss: cross_entropy
+regularizer: {type: l2, lambda: 0.1}
+train: {batch: {mode: batch}}
+"""
+
+
+def test_per_layer_figures_are_those_of_the_explicit_hessian_blocks(write):
+    exp = prepare(load_config(write("c.yaml", NETWORK)), dtype=np.float64)
+    report = curvature_of(exp, tol=1e-12, max_iterations=3000)
+    params = exp.model.parameters()
+    x, t = exp.train.x, exp.train.targets
+    hvp = HessianVectorProduct(exp.objective()(x, t).total, params)
+    h, edges = explicit_hessian(hvp, params)
+    np.testing.assert_allclose(h, h.T, atol=1e-12)
+    g = np.concatenate([a.ravel() for a in hvp.gradient])
+    assert report.whole.lambda_max == pytest.approx(np.linalg.eigvalsh(h)[-1], rel=1e-6)
+    assert report.whole.eta_opt == pytest.approx(g @ g / (g @ h @ g), rel=1e-9)
+    for i, layer in enumerate(report.layers):  # layer i: tensors 2i, 2i+1 (W, b)
+        block = slice(edges[2 * i], edges[2 * i + 2])
+        gb, hb = g[block], h[block, block]
+        assert layer.lambda_max == pytest.approx(np.linalg.eigvalsh(hb)[-1], rel=1e-6)
+        assert layer.eta_opt == pytest.approx(gb @ gb / (gb @ hb @ gb), rel=1e-9)
+        assert layer.parameters == hb.shape[0]
+    # Adam's first step −η g/(|g| + ε): the quadratic model along it is lowest at gᵀs/sᵀHs.
+    s = g / (np.abs(g) + 1e-8)
+    assert report.adam_eta == pytest.approx(g @ s / (s @ h @ s), rel=1e-9)
+
+
+def test_the_default_batch_is_the_first_batch_training_sees(write, mlp):
+    path = write("c.yaml", NETWORK.replace("{mode: batch}", "{mode: minibatch, size: 16}"))
+    assert mlp("lr", path, "--json", "-q").json()["batch"] == 16
+    assert mlp("lr", path, "--json", "-q", "--batch", "40").json()["batch"] == 40
+
+
+def test_lr_json_keys_help_and_bad_options(write, mlp):
+    path = write("c.yaml", NETWORK)
+    report = mlp("lr", path, "--json", "-q", "--scan", "--steps", "2", "--count", "2").json()
+    assert {"eta_opt", "lambda_max", "stability_bound", "per_layer", "recommended_lr", "reason",
+            "power_iteration", "suggested_lr_scale", "scan"} <= set(report)  # fmt: skip
+    assert [p["steps"] for p in report["scan"]["points"]] == [2, 2]
+    assert report["scan"]["steps"] == 2 and report["scan"]["epochs"] is None
+    assert "Example:" in mlp("lr", "--help").stdout
+    res = mlp("lr", path, "--scan", "--from", "0.1")
+    assert res.exit_code == 2 and "--from and --to go together" in res.stderr
+    res = mlp("lr", path, "--set", "train.optimizer.momentum=2")
+    assert res.exit_code == 2 and "train.optimizer.momentum" in res.stderr
