@@ -15,6 +15,7 @@ from mlpcli.cli.common import emit_json
 from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
 from mlpcli.cli.predict import predict
+from mlpcli.cli.runs import runs
 from mlpcli.cli.train import train
 
 app = typer.Typer(
@@ -29,6 +30,7 @@ app.command("train")(train)
 app.command("eval")(eval_)
 app.command("predict")(predict)
 app.command("gradcheck")(gradcheck)
+app.command("runs")(runs)
 
 
 def _version(value: bool) -> None:

@@ -14,6 +14,7 @@ from mlpcli.cli.common import (
     QuietOption,
     SetOption,
     StopFlag,
+    ThreadsOption,
     console,
     emit_json,
     reported_errors,
@@ -42,6 +43,15 @@ def train(
         Path | None,
         typer.Option("--resume", help="Continue a stopped run (only train.epochs may change)."),
     ] = None,
+    name_from_overrides: Annotated[
+        bool,
+        typer.Option(
+            "--name-from-overrides",
+            help="Name the run directory from the --set overrides: "
+            "runs/<config>/hidden=64-64,lr=0.05 (sorted by key, filesystem-safe).",
+        ),
+    ] = False,
+    threads: ThreadsOption = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -56,14 +66,28 @@ def train(
     """
     with reported_errors(debug, json_):
         from mlpcli.cli.render import TrainingDisplay
+        from mlpcli.threads import blas_threads, requested
 
+        if name_from_overrides:
+            out = _named_out(config, set_ or [], out, resume)
         display = TrainingDisplay(console(quiet))
-        with StopFlag() as stop:
+        with StopFlag() as stop, blas_threads(requested(threads)):
             try:
                 result = _run(config, set_ or [], out, force, init_from, resume, display, stop)
             finally:
                 display.stop()
         _finish(result, display, stop.exit_code, json_)
+
+
+def _named_out(config: Path | None, overrides: list[str], out: Path | None, resume) -> Path:
+    """``runs/<config stem>/<name from the overrides>`` for --name-from-overrides."""
+    from mlpcli.overrides import run_name
+
+    if out is not None or resume is not None or config is None:
+        raise ConfigError(
+            "--name-from-overrides names a new run: give a CONFIG, not --out or --resume"
+        )
+    return Path("runs") / config.stem / run_name(overrides)
 
 
 def _run(config, overrides, out, force, init_from, resume, display, stop):
@@ -82,7 +106,14 @@ def _run(config, overrides, out, force, init_from, resume, display, stop):
         raise ConfigError("missing CONFIG: mlp train CONFIG (or --resume RUN_DIR)")
     cfg = load_config(config, overrides)
     return train_new(
-        cfg, config.stem, out=out, force=force, init=init_from, inputs=[config], **hooks
+        cfg,
+        config.stem,
+        out=out,
+        force=force,
+        init=init_from,
+        inputs=[config],
+        overrides=overrides,
+        **hooks,
     )
 
 
@@ -90,6 +121,8 @@ def _finish(result, display, interrupted_code: int, json_: bool) -> None:
     """The result table, the stop's message, the JSON document and the exit code."""
     display.finish(result)
     reason = result.state.stop_reason
+    for warning in (result.summary or {}).get("warnings", []):
+        display.console.print(Text("warning: ", style="bold yellow") + Text(warning["message"]))
     if reason == "diverged":
         display.console.print(Text("error: ", style="bold red") + Text(result.error))
     elif reason == "interrupted":
