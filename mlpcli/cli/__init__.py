@@ -16,6 +16,7 @@ from mlpcli.cli.eval import eval_
 from mlpcli.cli.gradcheck import gradcheck
 from mlpcli.cli.predict import predict
 from mlpcli.cli.runs import runs
+from mlpcli.cli.sweep import sweep
 from mlpcli.cli.train import train
 
 app = typer.Typer(
@@ -31,6 +32,7 @@ app.command("eval")(eval_)
 app.command("predict")(predict)
 app.command("gradcheck")(gradcheck)
 app.command("runs")(runs)
+app.command("sweep")(sweep)
 
 
 def _version(value: bool) -> None:

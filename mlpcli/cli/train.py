@@ -130,7 +130,8 @@ def _finish(result, display, interrupted_code: int, json_: bool) -> None:
             f"interrupted: state saved; continue with  mlp train --resume {result.run.path}"
         )
     if json_:
-        emit_json({"run_dir": str(result.run.path), **result.summary})
+        error = {"error": result.error} if reason == "diverged" else {}
+        emit_json({"run_dir": str(result.run.path), **result.summary, **error})
     if reason == "diverged":
         raise typer.Exit(3)
     if reason == "interrupted":
