@@ -122,7 +122,7 @@ def sweep(
         fixed = set_ or []
         all_trials = expand(spec, fixed)
         sweep_dir = out or Path("runs") / config.stem
-        out_console = console(quiet or json_)
+        out_console = console(quiet)
         if trial is not None:
             _one_trial(config, all_trials, trial, sweep_dir, out_console, json_, quiet)
             return
