@@ -52,9 +52,12 @@ def test_grid_expands_every_combination_first_key_slowest(write):
 
 
 def test_random_expansion_is_reproducible_in_range_and_extends_with_more_trials(write):
-    path = write("c.yaml", TINY)
-    options = ["train.lr=log_uniform(1e-3, 1)", "model.hidden.0=int(2, 5)",
-               "model.activation=choice(relu, tanh)", "regularizer.lambda=uniform(0, 0.5)"]  # fmt: skip
+    options = [
+        "train.lr=log_uniform(1e-3, 1)",
+        "model.hidden.0=int(2, 5)",
+        "model.activation=choice(relu, tanh)",
+        "regularizer.lambda=uniform(0, 0.5)",
+    ]
     path = write("c.yaml", TINY + "regularizer: {type: l2, lambda: 0.1}\n")
     draws = {
         seed: expand(spec_from(path, random=options, trials=40, seed=seed)) for seed in range(5)
