@@ -261,3 +261,17 @@ def test_interrupted_sweep_restarts_skipping_finished_and_resuming_interrupted(w
     assert summary["stop_reason"] == "completed" and summary["epochs_run"] == 25
     assert [r[0] for r in metrics_rows(second)[1:]] == [str(e) for e in range(1, 26)]
     assert {r["status"] for r in read_jsonl(tmp_path / "sw" / "sweep.jsonl")} == {"finished"}
+
+
+def test_a_trial_directory_holding_another_configs_run_is_not_mistaken_for_it(write, mlp):
+    path = write("c.yaml", TINY)
+    assert mlp("sweep", path, "--grid", "train.lr=0.1", "--out", "sw").exit_code == 0
+    res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.batch.size=8",
+              "--out", "sw", "--json")  # fmt: skip
+    assert res.exit_code == 1
+    (row,) = res.json()
+    assert row["status"] == "failed"
+    assert "holds a run of another config (train.batch.size differ)" in row["error"]
+    res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.batch.size=8",
+              "--out", "sw", "--trial", "0")  # fmt: skip
+    assert res.exit_code == 2 and "holds a run of another config" in res.stderr

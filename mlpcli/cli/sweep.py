@@ -126,7 +126,7 @@ def sweep(
         if trial is not None:
             _one_trial(config, all_trials, trial, sweep_dir, out_console, json_, quiet)
             return
-        epochs = [_epochs(config, t) for t in all_trials]
+        configs = [_config(config, t) for t in all_trials]
         if dry_run:
             _dry_run(all_trials, sweep_dir, out_console, json_)
         elif list_:
@@ -144,7 +144,7 @@ def sweep(
                 out_console,
             )
         else:
-            _run(config, all_trials, epochs, sweep_dir, jobs, threads, sort, out_console, json_)
+            _run(config, all_trials, configs, sweep_dir, jobs, threads, sort, out_console, json_)
 
 
 def spec_args(grid, random, trials, seed, fixed) -> list[str]:
@@ -159,12 +159,12 @@ def spec_args(grid, random, trials, seed, fixed) -> list[str]:
     return args
 
 
-def _epochs(config: Path, t: Trial) -> int:
-    """The trial's planned epochs, validating its whole config (errors name the trial)."""
+def _config(config: Path, t: Trial):
+    """The trial's resolved config (errors name the trial)."""
     from mlpcli.config import load_config
 
     try:
-        return load_config(config, t.overrides).train.epochs
+        return load_config(config, t.overrides)
     except ConfigError as e:
         raise ConfigError(f"trial {t.index} ({t.name}): {e}") from None
 
@@ -208,7 +208,7 @@ def _write_slurm(path, config, args, trials, sweep_dir, options, out) -> None:
 
 def _one_trial(config, trials, index, sweep_dir, out: Console, json_: bool, quiet: bool) -> None:
     """Run trial ``index`` in this process (replaced by ``mlp train``), or say it is done."""
-    from mlpcli.sweep.runner import BUSY, DONE, plan, python_mlp, train_args
+    from mlpcli.sweep.runner import BUSY, DONE, OTHER, conflict, plan, python_mlp, train_args
 
     if index >= len(trials):
         raise UsageError(
@@ -216,7 +216,10 @@ def _one_trial(config, trials, index, sweep_dir, out: Console, json_: bool, quie
         )
     t = trials[index]
     run_dir = sweep_dir / t.name
-    action = plan(run_dir, _epochs(config, t))
+    trial_config = _config(config, t)
+    action = plan(run_dir, trial_config)
+    if action == OTHER:
+        raise ConfigError(conflict(run_dir, trial_config))
     if action in (DONE, BUSY):
         what = "finished already" if action == DONE else "running in another process"
         out.print(f"trial {index} ({run_dir}): {what}")
@@ -242,7 +245,7 @@ class _SweepStop(StopFlag):
         super()._handle(signum, frame)
 
 
-def _run(config, trials, epochs, sweep_dir, jobs, threads, sort, out: Console, json_) -> None:
+def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, json_) -> None:
     from mlpcli import threads as blas
     from mlpcli.sweep.runner import Sweep, default_threads
 
@@ -250,7 +253,7 @@ def _run(config, trials, epochs, sweep_dir, jobs, threads, sort, out: Console, j
     per_trial = blas.requested(threads) or default_threads(jobs, blas.cores())
     display = SweepDisplay(out, len(trials), sweep_dir, sort)
     runner = Sweep(
-        config, trials, sweep_dir, epochs, jobs=jobs, threads=per_trial, on_change=display.update
+        config, trials, sweep_dir, configs, jobs=jobs, threads=per_trial, on_change=display.update
     )
     out.print(
         f"{len(trials)} trials in {sweep_dir}: {jobs} at a time, {per_trial} BLAS "

@@ -34,31 +34,50 @@ from pathlib import Path
 from typing import IO, Any
 
 from mlpcli import runtable
+from mlpcli.config import Config, load_config, training_changes
+from mlpcli.errors import MlpError
 from mlpcli.files.atomic import atomic_write
 from mlpcli.sweep.expand import Trial
 
-#: How a trial that already has a directory continues.
-NEW, RESUME, DONE, BUSY = "new", "resume", "done", "busy"
+#: How a trial that already has a directory continues (OTHER: it holds another config's run).
+NEW, RESUME, DONE, BUSY, OTHER = "new", "resume", "done", "busy", "other"
 #: Exit codes of ``mlp train`` and what they make of a trial.
 _EXIT_STATUS = {0: "finished", 3: "diverged", 130: "interrupted", 143: "interrupted"}
 #: How often running trials are polled (seconds).
 POLL = 0.05
 
 
-def plan(run_dir: Path, planned_epochs: int) -> str:
-    """What a trial's directory needs: NEW, RESUME, DONE, or BUSY (another process has it)."""
+def plan(run_dir: Path, config: Config) -> str:
+    """What a trial's directory needs: NEW, RESUME, DONE, BUSY (another process has it),
+    or OTHER (it holds a run of a config that differs from the trial's; :func:`conflict`)."""
     info = runtable.read_run(run_dir, runtable.locked_files()) if run_dir.is_dir() else None
     if info is None or info.config is None:
         return NEW
     if info.status == "running":
         return BUSY
+    if conflict(run_dir, config):
+        return OTHER
     s = info.summary or {}
     reason = s.get("stop_reason")
     if reason in ("early_stopping", "diverged"):
         return DONE
-    if reason == "completed" and s.get("epochs_run", 0) >= planned_epochs:
+    if reason == "completed" and s.get("epochs_run", 0) >= config.train.epochs:
         return DONE
     return RESUME if (run_dir / "state.safetensors").exists() else NEW
+
+
+def conflict(run_dir: Path, config: Config) -> str | None:
+    """Why the run in ``run_dir`` is not this trial's (fields that differ), or None."""
+    try:
+        changed = training_changes(load_config(run_dir / "config.yaml"), config)
+    except MlpError as e:
+        return f"{run_dir}/config.yaml: {e}"
+    if not changed:
+        return None
+    return (
+        f"{run_dir} holds a run of another config ({', '.join(changed[:5])} differ); "
+        "remove it or choose another --out"
+    )
 
 
 def train_args(
@@ -121,7 +140,7 @@ class Sweep:
         config: Path,
         trials: Sequence[Trial],
         sweep_dir: Path,
-        planned_epochs: Sequence[int],
+        configs: Sequence[Config],
         *,
         jobs: int,
         threads: int | None,
@@ -130,7 +149,7 @@ class Sweep:
         self.config, self.sweep_dir = Path(config).resolve(), Path(sweep_dir)
         self.jobs, self.threads = jobs, threads
         self.runs = [TrialRun(t, self.sweep_dir / t.name) for t in trials]
-        self.planned = list(planned_epochs)
+        self.configs = list(configs)
         self.on_change = on_change or (lambda sweep: None)
         self.stopping: int | None = None
 
@@ -144,10 +163,12 @@ class Sweep:
         should_stop = should_stop or (lambda: None)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         queue = []
-        for r, epochs in zip(self.runs, self.planned):
-            r.action = plan(r.run_dir, epochs)
+        for r, config in zip(self.runs, self.configs):
+            r.action = plan(r.run_dir, config)
             if r.action in (DONE, BUSY):
                 self._read(r, "running" if r.action == BUSY else None)
+            elif r.action == OTHER:
+                r.status, r.error = "failed", conflict(r.run_dir, config)
             else:
                 queue.append(r)
         self.on_change(self)
@@ -279,4 +300,4 @@ def default_threads(jobs: int, cores: int) -> int:
     return max(1, cores // max(1, jobs))
 
 
-__all__ = ["BUSY", "DONE", "NEW", "RESUME", "Sweep", "TrialRun", "default_threads", "plan"]
+__all__ = ["BUSY", "DONE", "NEW", "OTHER", "RESUME", "Sweep", "TrialRun", "default_threads", "plan"]
