@@ -33,7 +33,7 @@ import json
 import math
 import os
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,18 @@ def fields_of(runs: Sequence[RunInfo]) -> list[str]:
     return differing_fields([r.config for r in runs if r.config is not None])
 
 
+def collapsed(config: dict | None) -> dict | None:
+    """The config with a per-layer list of one repeated name written as that name
+    (``model.activation: [relu, relu]`` → ``relu``), as the user wrote it: resolution
+    repeats it per hidden layer, which would make networks of different depths
+    differ in their activation too."""
+    model = (config or {}).get("model")
+    acts = model.get("activation") if isinstance(model, dict) else None
+    if not (isinstance(acts, list) and acts and all(a == acts[0] for a in acts)):
+        return config
+    return {**config, "model": {**model, "activation": acts[0]}}
+
+
 def lookup(tree: Any, dotted: str) -> Any:
     """The value at a dotted path of a nested mapping (list items by index), or None."""
     node = tree
@@ -227,6 +239,7 @@ def table(runs: Sequence[RunInfo], base: Path | None = None) -> tuple[list[str],
 
     ``base``: runs are labelled by their path relative to it when they lie below it.
     """
+    runs = [replace(r, config=collapsed(r.config)) for r in runs]
     fields = fields_of(runs)
     rows = [row(r, fields, _label(r.path, base)) for r in runs]
     present = {k for r in rows for k, v in r.items() if v not in (None, "")}

@@ -212,3 +212,19 @@ def test_differing_fields():
     assert differing_fields([a, b]) == ["model.hidden"]
     assert differing_fields([a, c]) == ["model.init.name", "seed", "model.init.std"]
     assert differing_fields([a]) == [] and differing_fields([a, a]) == []
+
+
+def test_depth_alone_does_not_make_the_activation_a_differing_field(tmp_path):
+    from mlpcli import runtable
+
+    for name, acts in (("a", "[relu]"), ("b", "[relu, relu]"), ("c", "[tanh, relu]")):
+        (tmp_path / name).mkdir()
+        hidden = "[4]" if name == "a" else "[4, 4]"
+        (tmp_path / name / "config.yaml").write_text(
+            f"model:\n  hidden: {hidden}\n  activation: {acts}\n"
+        )
+    runs = runtable.read_runs([tmp_path / "a", tmp_path / "b"])
+    assert runtable.table(runs)[0] == ["run", "model.hidden", "status"]
+    columns, rows = runtable.table(runtable.read_runs([tmp_path]), tmp_path)
+    assert "model.activation" in columns
+    assert [r["model.activation"] for r in rows] == ["relu", "relu", ["tanh", "relu"]]

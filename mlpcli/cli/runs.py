@@ -75,7 +75,7 @@ def ranked(rows: list[dict], columns: list[str], sort: str | None) -> list[dict]
 
 
 #: Columns of the JSON and CSV that the table for people leaves out.
-NOT_SHOWN = {"best_value"}
+NOT_SHOWN = {"best_value", "test_loss"}
 
 STATUS_STYLE = {
     "finished": "green",
@@ -100,8 +100,10 @@ def runs_table(columns: list[str], rows: list[dict], title: str) -> Table:
     shown = [c for c in columns if c not in NOT_SHOWN]
     table = Table(title=title, title_justify="left")
     for c in shown:
-        left = c in ("run", "status", "warnings")
-        table.add_column(names[c], justify="left" if left else "right", overflow="fold")
+        left = c in ("run", "status", "warnings", "error")
+        width = 60 if c == "error" else None  # a long message folds instead of widening all
+        table.add_column(names[c], justify="left" if left else "right", overflow="fold",
+                         max_width=width)  # fmt: skip
     for r in rows:
         style = STATUS_STYLE.get(r.get("status"), "")
         table.add_row(

@@ -313,7 +313,13 @@ class SweepDisplay:
             (k for k in ("val_accuracy", "val_mse", "val_loss") if r.row.get(k) is not None), None
         )
         result = f", {metric} {show(metric, r.row[metric])}" if metric else ""
-        why = f": {r.error}" if r.error else ""
+        why = (
+            f": {r.error}"
+            if r.error
+            else f" ({r.row['warnings']})"
+            if r.row.get("warnings")
+            else ""
+        )
         return f"[{done}/{self.total}] {r.status} {r.trial.name}{result}{why}"
 
     def _live(self) -> None:

@@ -237,9 +237,6 @@ class Sweep:
         info = runtable.read_run(r.run_dir) if (r.run_dir / "config.yaml").exists() else None
         r.row = runtable.row(info, []) if info is not None else {}
         r.status = status or (info.status if info is not None else "failed")
-        if r.status == "diverged" and r.error is None and info is not None:
-            warnings = (info.summary or {}).get("warnings") or []
-            r.error = "; ".join(w.get("message", "") for w in warnings) or None
 
     def _progress(self, running: list[TrialRun]) -> None:
         for r in running:
