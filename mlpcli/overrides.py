@@ -28,7 +28,7 @@ import re
 from collections.abc import Collection, Sequence
 from typing import Any
 
-from mlpcli.config import Config, parse_yaml
+from mlpcli.config import Config, parse_yaml, value_at
 from mlpcli.errors import ConfigError
 
 #: The longest run name made from overrides (file systems allow 255 bytes).
@@ -114,15 +114,4 @@ def resolved_values(config: Config, overrides: Sequence[str]) -> dict[str, Any]:
     ``--set train.lr=0.05`` gives ``{"train.lr": {"schedule": "constant", "initial": 0.05}}``.
     """
     tree = config.model_dump(mode="json", by_alias=True)
-    out = {}
-    for key in effective(overrides):
-        node: Any = tree
-        for part in key.split("."):
-            if isinstance(node, dict):
-                node = node.get(part)
-            elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-                node = node[int(part)]
-            else:
-                node = None
-        out[key] = node
-    return out
+    return {key: value_at(tree, key) for key in effective(overrides)}

@@ -37,7 +37,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlpcli.config import differing_fields, read_saved_tree
+from mlpcli.config import differing_fields, read_saved_tree, value_at
 
 STATUSES = ("finished", "early-stopped", "diverged", "interrupted", "running", "failed")
 _BY_STOP_REASON = {
@@ -195,25 +195,12 @@ def collapsed(config: dict | None) -> dict | None:
     return {**config, "model": {**model, "activation": acts[0]}}
 
 
-def lookup(tree: Any, dotted: str) -> Any:
-    """The value at a dotted path of a nested mapping (list items by index), or None."""
-    node = tree
-    for part in dotted.split("."):
-        if isinstance(node, dict):
-            node = node.get(part)
-        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
-            node = node[int(part)]
-        else:
-            return None
-    return node
-
-
 def row(run: RunInfo, fields: Sequence[str], label: str | None = None) -> dict[str, Any]:
     """One flat row: run, the differing fields, status, metrics, warnings."""
     s = run.summary or {}
     out: dict[str, Any] = {"run": label if label is not None else str(run.path)}
     for f in fields:
-        out[f] = lookup(run.config, f) if run.config is not None else None
+        out[f] = value_at(run.config, f)
     out["status"] = run.status
     epochs = s.get("epochs_run", run.epochs_done)
     out["epochs"] = epochs
@@ -272,17 +259,20 @@ RANKED_LAST = {"diverged", "failed"}
 
 
 def sort_rows(rows: list[dict], key: str) -> list[dict]:
-    """Best first for ``key`` (accuracies descending, everything else ascending); diverged
-    and failed runs after the others, and rows without a value last, in their order."""
+    """Best first for ``key`` (accuracies descending, everything else ascending; ties by
+    validation loss); diverged and failed runs after the others, and rows without a
+    value last."""
 
     def rank(r: dict) -> tuple:
         v = r.get(key)
         last = r.get("status") in RANKED_LAST
+        tie = r.get("val_loss")  # equal accuracies: the lower validation loss first
+        tie = tie if isinstance(tie, (int, float)) and math.isfinite(tie) else math.inf
         if v is None or (isinstance(v, float) and math.isnan(v)):
-            return (last, 1, 0, "")
+            return (last, 1, 0, "", tie)
         if isinstance(v, (int, float)) and not isinstance(v, bool):
-            return (last, 0, -v if key in HIGHER_IS_BETTER else v, "")
-        return (last, 0, 0, cell(v))  # text and lists: in text order
+            return (last, 0, -v if key in HIGHER_IS_BETTER else v, "", tie)
+        return (last, 0, 0, cell(v), tie)  # text and lists: in text order
 
     return sorted(rows, key=rank)
 

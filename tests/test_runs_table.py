@@ -228,3 +228,17 @@ def test_depth_alone_does_not_make_the_activation_a_differing_field(tmp_path):
     columns, rows = runtable.table(runtable.read_runs([tmp_path]), tmp_path)
     assert "model.activation" in columns
     assert [r["model.activation"] for r in rows] == ["relu", "relu", ["tanh", "relu"]]
+
+
+def test_ranking_breaks_accuracy_ties_by_validation_loss_and_puts_failures_last():
+    from mlpcli.runtable import sort_rows
+
+    rows = [
+        {"run": "a", "status": "finished", "val_accuracy": 0.9, "val_loss": 0.3},
+        {"run": "b", "status": "diverged", "val_accuracy": 0.99, "val_loss": 9.0},
+        {"run": "c", "status": "finished", "val_accuracy": 0.9, "val_loss": 0.2},
+        {"run": "d", "status": "finished", "val_accuracy": None, "val_loss": None},
+        {"run": "e", "status": "finished", "val_accuracy": 0.95, "val_loss": 0.5},
+    ]
+    assert [r["run"] for r in sort_rows(rows, "val_accuracy")] == ["e", "c", "a", "d", "b"]
+    assert [r["run"] for r in sort_rows(rows, "val_loss")] == ["c", "a", "e", "d", "b"]

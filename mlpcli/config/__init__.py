@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlpcli.config.compare import differing_fields
+from mlpcli.config.compare import differing_fields, value_at
 from mlpcli.config.loading import (
     Problems,
     apply_override,
@@ -44,6 +44,7 @@ __all__ = [
     "to_json",
     "to_yaml",
     "training_changes",
+    "value_at",
 ]
 
 

@@ -12,6 +12,19 @@ from typing import Any
 from mlpcli.config.resolve import flatten
 
 
+def value_at(tree: Any, dotted: str) -> Any:
+    """The value at a dotted path of a nested mapping (list items by index), or None."""
+    node = tree
+    for part in dotted.split("."):
+        if isinstance(node, dict):
+            node = node.get(part)
+        elif isinstance(node, list) and part.isdigit() and int(part) < len(node):
+            node = node[int(part)]
+        else:
+            return None
+    return node
+
+
 def differing_fields(configs: Sequence[dict[str, Any]]) -> list[str]:
     """Dotted paths (``train.lr.initial``, ``model.hidden``) whose values differ between
     the configs, in the order the fields first appear.
