@@ -11,7 +11,7 @@ median wall time of each and the speed-up (median of the paired ratios). Target 
 cores: ≥ 1.6×.
 
 S2 (runs): 1000 run directories (copies of one real run's summary.json and config.yaml,
-each with its own learning rate) read by `runtable.read_runs` + `runtable.table` in
+each with its own learning rate in both) read by `runtable.read_runs` + `runtable.table` in
 this process (median of the repeats), and by the whole `mlp runs DIR --json` process.
 Target: under 1 s.
 """
@@ -77,10 +77,9 @@ def make_runs(work: Path, n: int) -> Path:
     for i in range(n):
         d = root / f"lr={i}"
         d.mkdir(parents=True)
-        (d / "summary.json").write_text(summary)
-        (d / "config.yaml").write_text(
-            config.replace("initial: 0.05", f"initial: {0.001 * (i + 1)}")
-        )
+        lr = 0.001 * (i + 1)
+        (d / "summary.json").write_text(summary.replace('"initial": 0.05', f'"initial": {lr}'))
+        (d / "config.yaml").write_text(config.replace("initial: 0.05", f"initial: {lr}"))
     return root
 
 

@@ -214,7 +214,9 @@ def summary_of(
     ``init_from`` records where the initial weights came from when they were
     not drawn from the seed (``--init-from``): config.yaml cannot say it.
     ``warnings`` are :func:`mlpcli.health.loss_warnings` of the training loss;
-    ``threads`` the BLAS threads the run used.
+    ``threads`` the BLAS threads the run used; ``config`` the resolved config as
+    trained (what config.yaml holds, as JSON: ``mlp runs`` reads a thousand of
+    these in a fraction of the time the YAML would take).
     """
     m = METRIC[exp.task]
     return {
@@ -234,6 +236,7 @@ def summary_of(
         "init_from": init_from,
         "warnings": loss_warnings([r.train_loss for r in state.history]),
         "threads": threads.in_effect(),
+        "config": exp.config.model_dump(mode="json", by_alias=True),
     }
 
 

@@ -19,9 +19,11 @@ running        a process holds its lock (``.lock``) now
 failed         neither finished nor resumable: no summary, no state, no lock
 ============== ============================================================
 
-Reading is meant to be fast (a thousand runs in well under a second): two
-small files per run, the YAML through libyaml, and the kernel's table of
-``flock`` locks read once instead of probing each lock file.
+Reading is meant to be fast (a thousand runs in well under a second): one
+JSON file per finished run (``summary.json`` carries the resolved config;
+``config.yaml`` is read, through libyaml, only for runs without a summary),
+and the kernel's table of ``flock`` locks read once instead of probing each
+lock file.
 """
 
 from __future__ import annotations
@@ -135,11 +137,11 @@ def is_locked(lock: Path, table: set[tuple[int, int, int]] | None) -> bool:
 def read_run(path: Path, locks: set[tuple[int, int, int]] | None = None) -> RunInfo:
     """Read one run directory (``locks``: :func:`locked_files`, read once for many runs)."""
     path = Path(path)
-    config = read_saved_tree(path / "config.yaml")
-    config = config if isinstance(config, dict) else None
     if is_locked(path / ".lock", locks):
-        return RunInfo(path, "running", None, config, _rows_so_far(path / "metrics.csv"))
+        return RunInfo(path, "running", None, _config(path), _rows_so_far(path / "metrics.csv"))
     summary = _read_json(path / "summary.json")
+    config = summary.get("config") if summary is not None else None
+    config = config if isinstance(config, dict) else _config(path)
     if summary is not None and summary.get("stop_reason") in _BY_STOP_REASON:
         status = _BY_STOP_REASON[summary["stop_reason"]]
         if any(w.get("kind") == "loss_rose" for w in _warnings(summary)):
@@ -147,6 +149,12 @@ def read_run(path: Path, locks: set[tuple[int, int, int]] | None = None) -> RunI
         return RunInfo(path, status, summary, config)
     status = "interrupted" if (path / "state.safetensors").exists() else "failed"
     return RunInfo(path, status, summary, config, _rows_so_far(path / "metrics.csv"))
+
+
+def _config(path: Path) -> dict | None:
+    """config.yaml as a mapping (for runs whose summary does not carry the config)."""
+    config = read_saved_tree(path / "config.yaml")
+    return config if isinstance(config, dict) else None
 
 
 def read_runs(roots: Iterable[Path]) -> list[RunInfo]:

@@ -57,6 +57,8 @@ def runs(
         elif csv_:
             typer.echo(runtable.to_csv(columns, rows), nl=False)
         out = console(quiet or json_ or csv_)
+        if out.quiet:
+            return
         if not rows:
             out.print(f"no run directories under {', '.join(map(str, dirs))}")
             return
