@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -347,17 +348,22 @@ class SweepDisplay:
         )
         table = Table(title=title, title_justify="left")
         for c in ("trial", "run", "status", "epochs", key or "val_loss", "time"):
-            table.add_column(c)
-        shown = [r for r in sweep.runs if r.status != "queued"][-20:]
+            table.add_column(c, justify="left" if c in ("run", "status") else "right")
+        shown = [r for r in sweep.runs if r.status != "queued"][-20:]  # the latest
+        now = time.monotonic()
         for r in shown:
-            epochs = r.row.get("epochs") if r.status != "running" else r.epochs_done
+            running = r.status == "running" and r.started is not None
+            epochs = (
+                f"{r.epochs_done or 0}/{r.planned}" if running else show("", r.row.get("epochs"))
+            )
+            seconds = now - r.started if running else r.row.get("time")
             table.add_row(
                 str(r.trial.index),
                 r.trial.name,
                 f"[{STATUS_STYLE.get(r.status, '')}]{r.status}",
-                show("epochs", epochs),
+                epochs,
                 show(key or "", r.row.get(key or "val_loss")),
-                show("time", r.row.get("time")),
+                show("time", seconds),
             )
         return table
 

@@ -120,6 +120,7 @@ class TrialRun:
 
     trial: Trial
     run_dir: Path
+    planned: int  # epochs the trial's config asks for
     status: str = "queued"  # queued, running, then a runtable status or "failed"
     action: str = NEW
     error: str | None = None
@@ -148,8 +149,10 @@ class Sweep:
     ) -> None:
         self.config, self.sweep_dir = Path(config).resolve(), Path(sweep_dir)
         self.jobs, self.threads = jobs, threads
-        self.runs = [TrialRun(t, self.sweep_dir / t.name) for t in trials]
         self.configs = list(configs)
+        self.runs = [
+            TrialRun(t, self.sweep_dir / t.name, c.train.epochs) for t, c in zip(trials, configs)
+        ]
         self.on_change = on_change or (lambda sweep: None)
         self.stopping: int | None = None
 
