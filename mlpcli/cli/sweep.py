@@ -16,7 +16,6 @@ from mlpcli.cli.common import (
     QuietOption,
     SetOption,
     StopFlag,
-    ThreadsOption,
     console,
     emit_json,
     reported_errors,
@@ -66,7 +65,14 @@ def sweep(
     jobs: Annotated[
         int | None, typer.Option("--jobs", "-j", min=1, help="Trials at once (default: cores).")
     ] = None,
-    threads: ThreadsOption = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(
+            "--threads",
+            min=1,
+            help="BLAS threads per trial (default: $MLP_THREADS, else cores ÷ --jobs).",
+        ),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the trials and exit.")] = False,
     list_: Annotated[
         bool,

@@ -11,9 +11,9 @@ file system; ``mlp runs SWEEP_DIR`` then collects the results.
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
-import shutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -39,10 +39,13 @@ def command_lines(
 
 
 def mlp_executable() -> list[str]:
-    """The ``mlp`` an array task should run: the console script of this installation if
-    it is on PATH, else this Python with ``-m mlpcli`` (compute nodes may have another PATH)."""
-    found = shutil.which("mlp")
-    return [str(Path(found).resolve())] if found else [sys.executable, "-m", "mlpcli"]
+    """The ``mlp`` an array task should run, by absolute path (compute nodes may have
+    another PATH): this installation's console script, beside this Python, else this
+    Python with ``-m mlpcli``."""
+    script = Path(sys.executable).parent / "mlp"
+    if script.is_file() and os.access(script, os.X_OK):
+        return [str(script)]
+    return [sys.executable, "-m", "mlpcli"]
 
 
 def sbatch_lines(options: Sequence[str]) -> list[str]:
