@@ -27,6 +27,7 @@ from pathlib import Path
 
 import numpy as np
 
+from mlpcli import threads
 from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
 from mlpcli.diagnose import divergence_hint
 from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
@@ -35,7 +36,9 @@ from mlpcli.files import RUN_FILES
 from mlpcli.files.atomic import atomic_write, remove_stale_temporaries
 from mlpcli.files.model import SavedModel, init_from, save_model
 from mlpcli.files.state import load_state, save_state
+from mlpcli.health import loss_warnings
 from mlpcli.metrics import METRIC
+from mlpcli.overrides import resolved_values
 from mlpcli.paths import check_name
 from mlpcli.prepare import prepare
 from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate
@@ -214,6 +217,10 @@ def summary_of(
     MSE, MAE and R²). ``init_from`` records where the initial weights came
     from when they were not drawn from the seed (``--init-from``): config.yaml
     cannot say it.
+    ``warnings`` are :func:`mlpcli.health.loss_warnings` of the training loss;
+    ``threads`` the BLAS threads the run used; ``config`` the resolved config as
+    trained (what config.yaml holds, as JSON: ``mlp runs`` reads a thousand of
+    these in a fraction of the time the YAML would take).
     """
     m = METRIC[exp.task]
     held_out = held_out or {}
@@ -234,6 +241,9 @@ def summary_of(
         "test": held_out.get("test"),
         "target_scale": _target_scale(exp),
         "init_from": init_from,
+        "warnings": loss_warnings([r.train_loss for r in state.history]),
+        "threads": threads.in_effect(),
+        "config": exp.config.model_dump(mode="json", by_alias=True),
     }
 
 
@@ -289,8 +299,15 @@ class RunResult:
 class Checkpointer:
     """The trainer's ``on_checkpoint``: writes model, state, metrics and, at the end, summary."""
 
-    def __init__(self, run: RunDir, exp: Experiment, init_from: str | None = None) -> None:
+    def __init__(
+        self,
+        run: RunDir,
+        exp: Experiment,
+        init_from: str | None = None,
+        extra: dict | None = None,
+    ) -> None:
         self.run, self.exp, self.init_from = run, exp, init_from
+        self.extra = extra or {}  # more summary.json fields (the overrides)
         self.seconds = exp.config.train.checkpoint_seconds
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
@@ -317,7 +334,7 @@ class Checkpointer:
             held_out = {} if diverged else {
                 name: evaluate(exp, split) for name, split in splits.items() if split is not None
             }  # fmt: skip
-            self.summary = summary_of(exp, st, held_out, self.init_from)
+            self.summary = {**summary_of(exp, st, held_out, self.init_from), **self.extra}
             run.write_summary(self.summary)
         self.last_write = time.monotonic()
 
@@ -330,6 +347,7 @@ def train_new(
     force: bool = False,
     init: Path | None = None,
     inputs: Sequence[Path] = (),
+    overrides: Sequence[str] = (),
     on_start: Callable[[Experiment, RunDir], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
@@ -337,7 +355,8 @@ def train_new(
     """Build, create the run directory, train and save. Data problems leave no directory behind.
 
     ``inputs``: files the caller read for this run besides its data (the config file);
-    ``--force`` will not delete them.
+    ``--force`` will not delete them. ``overrides``: the ``--set`` assignments that
+    made ``config``, recorded in summary.json with the values they resolved to.
     """
     exp = prepare(config)
     if init is not None:
@@ -349,7 +368,8 @@ def train_new(
         if on_start:
             on_start(exp, run)
         source = None if init is None else str(Path(init).resolve())
-        return _train(exp, run, TrainState(), on_epoch, should_stop, init_from=source)
+        extra = made_by(config, overrides)
+        return _train(exp, run, TrainState(), on_epoch, should_stop, None, source, extra)
     finally:
         run.unlock()
 
@@ -405,7 +425,10 @@ def train_resume(
         run.write_config(config)
         if on_start:
             on_start(exp, run)
-        return _train(exp, run, state, on_epoch, should_stop, arrays, previous_init(run_path))
+        before = previous_summary(run_path)
+        extra = {k: before[k] for k in ("overrides", "overridden") if k in before}
+        init = before.get("init_from")
+        return _train(exp, run, state, on_epoch, should_stop, arrays, init, extra)
     finally:
         run.unlock()
 
@@ -427,12 +450,19 @@ def _same_file(a: Path, b: Path) -> bool:
         return False
 
 
-def previous_init(run_path: Path) -> str | None:
-    """The ``init_from`` of a run's earlier summary, carried over by a resumption."""
+def previous_summary(run_path: Path) -> dict:
+    """A run's earlier summary (``{}`` if none), whose ``init_from`` and overrides a
+    resumption carries over."""
     try:
-        return json.loads((run_path / "summary.json").read_text()).get("init_from")
-    except (OSError, ValueError, AttributeError):
-        return None
+        summary = json.loads((run_path / "summary.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
+
+
+def made_by(config: Config, overrides: Sequence[str]) -> dict:
+    """summary.json's record of the overrides: as given, and the values they resolved to."""
+    return {"overrides": list(overrides), "overridden": resolved_values(config, overrides)}
 
 
 def _train(
@@ -443,8 +473,9 @@ def _train(
     should_stop: Callable[[], bool] | None,
     arrays: dict[str, np.ndarray] | None = None,
     init_from: str | None = None,
+    extra: dict | None = None,
 ) -> RunResult:
-    checkpointer = Checkpointer(run, exp, init_from)
+    checkpointer = Checkpointer(run, exp, init_from, extra)
     trainer = Trainer(exp, on_epoch=on_epoch, on_checkpoint=checkpointer, should_stop=should_stop)
     if arrays is not None:
         try:

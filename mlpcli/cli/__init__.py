@@ -18,6 +18,8 @@ from mlpcli.cli.graph import graph
 from mlpcli.cli.lr import lr
 from mlpcli.cli.plot import plot
 from mlpcli.cli.predict import predict
+from mlpcli.cli.runs import runs
+from mlpcli.cli.sweep import sweep
 from mlpcli.cli.train import train
 
 app = typer.Typer(
@@ -35,6 +37,8 @@ app.command("gradcheck")(gradcheck)
 app.command("graph")(graph)
 app.command("plot")(plot)
 app.command("lr")(lr)
+app.command("runs")(runs)
+app.command("sweep")(sweep)
 
 
 def _version(value: bool) -> None:

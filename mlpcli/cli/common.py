@@ -34,6 +34,14 @@ SetOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout, nothing else there.")
 ]
+ThreadsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--threads",
+        min=1,
+        help="BLAS threads for the matrix products (default: $MLP_THREADS, else one per core).",
+    ),
+]
 QuietOption = Annotated[bool, typer.Option("--quiet", "-q", help="No human output on stderr.")]
 DebugOption = Annotated[bool, typer.Option("--debug", help="Show a traceback on errors.")]
 RunArgument = Annotated[Path, typer.Argument(help="A run directory or a model.safetensors file.")]

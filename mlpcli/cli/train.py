@@ -14,6 +14,7 @@ from mlpcli.cli.common import (
     QuietOption,
     SetOption,
     StopFlag,
+    ThreadsOption,
     console,
     emit_json,
     reported_errors,
@@ -49,6 +50,15 @@ def train(
             help="Draw the loss curve at the end (default: when stderr is a terminal).",
         ),
     ] = None,
+    name_from_overrides: Annotated[
+        bool,
+        typer.Option(
+            "--name-from-overrides",
+            help="Name the run directory from the --set overrides: "
+            "runs/<config>/hidden=64-64,lr=0.05 (sorted by key, filesystem-safe).",
+        ),
+    ] = False,
+    threads: ThreadsOption = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -63,14 +73,28 @@ def train(
     """
     with reported_errors(debug, json_):
         from mlpcli.cli.render import TrainingDisplay
+        from mlpcli.threads import blas_threads, requested
 
+        if name_from_overrides:
+            out = _named_out(config, set_ or [], out, resume)
         display = TrainingDisplay(console(quiet))
-        with StopFlag() as stop:
+        with StopFlag() as stop, blas_threads(requested(threads)):
             try:
                 result = _run(config, set_ or [], out, force, init_from, resume, display, stop)
             finally:
                 display.stop()
         _finish(result, display, stop.exit_code, json_, curve)
+
+
+def _named_out(config: Path | None, overrides: list[str], out: Path | None, resume) -> Path:
+    """``runs/<config stem>/<name from the overrides>`` for --name-from-overrides."""
+    from mlpcli.overrides import run_name
+
+    if out is not None or resume is not None or config is None:
+        raise ConfigError(
+            "--name-from-overrides names a new run: give a CONFIG, not --out or --resume"
+        )
+    return Path("runs") / config.stem / run_name(overrides)
 
 
 def _run(config, overrides, out, force, init_from, resume, display, stop):
@@ -89,7 +113,14 @@ def _run(config, overrides, out, force, init_from, resume, display, stop):
         raise ConfigError("missing CONFIG: mlp train CONFIG (or --resume RUN_DIR)")
     cfg = load_config(config, overrides)
     return train_new(
-        cfg, config.stem, out=out, force=force, init=init_from, inputs=[config], **hooks
+        cfg,
+        config.stem,
+        out=out,
+        force=force,
+        init=init_from,
+        inputs=[config],
+        overrides=overrides,
+        **hooks,
     )
 
 
@@ -98,6 +129,8 @@ def _finish(result, display, interrupted_code: int, json_: bool, curve: bool | N
     display.finish(result)
     show_curve(display.console, result.run.path, curve)
     reason = result.state.stop_reason
+    for warning in (result.summary or {}).get("warnings", []):
+        display.console.print(Text("warning: ", style="bold yellow") + Text(warning["message"]))
     if reason == "diverged":
         display.console.print(Text("error: ", style="bold red") + Text(result.error))
     elif reason == "interrupted":
@@ -105,7 +138,8 @@ def _finish(result, display, interrupted_code: int, json_: bool, curve: bool | N
             f"interrupted: state saved; continue with  mlp train --resume {result.run.path}"
         )
     if json_:
-        emit_json({"run_dir": str(result.run.path), **result.summary})
+        error = {"error": result.error} if reason == "diverged" else {}
+        emit_json({"run_dir": str(result.run.path), **result.summary, **error})
     if reason == "diverged":
         raise typer.Exit(3)
     if reason == "interrupted":

@@ -9,7 +9,15 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlpcli.config.loading import Problems, apply_override, parse_yaml, read_config_file, validate
+from mlpcli.config.compare import differing_fields, value_at
+from mlpcli.config.loading import (
+    Problems,
+    apply_override,
+    parse_yaml,
+    read_config_file,
+    read_saved_tree,
+    validate,
+)
 from mlpcli.config.resolve import (
     check,
     fingerprint,
@@ -26,13 +34,18 @@ from mlpcli.errors import ConfigError, ModelFileError
 __all__ = [
     "Config",
     "config_from_json",
+    "differing_fields",
     "fingerprint",
     "load_config",
     "parse_yaml",
+    "read_config_file",
+    "read_saved_tree",
+    "split_sweep",
     "task_of",
     "to_json",
     "to_yaml",
     "training_changes",
+    "value_at",
     "with_values",
 ]
 
@@ -45,6 +58,7 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
     """
     path = Path(path)
     data, lines = read_config_file(path)
+    data, _ = split_sweep(data)
     for assignment in overrides:
         key = apply_override(data, assignment)
         lines = {k: v for k, v in lines.items() if k[: len(key)] != key}
@@ -54,6 +68,15 @@ def load_config(path: str | Path, overrides: Sequence[str] = ()) -> Config:
     check(config, problems)
     problems.raise_if_any()
     return resolve(config, path.resolve().parent)
+
+
+def split_sweep(data: dict) -> tuple[dict, object]:
+    """(the config without its ``sweep:`` section, the section or None).
+
+    A config may carry the sweep ``mlp sweep`` runs over it; training ignores it.
+    """
+    rest = {k: v for k, v in data.items() if k != "sweep"}
+    return rest, data.get("sweep")
 
 
 def config_from_json(text: str, source: str) -> Config:

@@ -176,6 +176,27 @@ def read_config_file(path: Path) -> tuple[dict, dict[Path_, int]]:
     return data, lines
 
 
+def read_saved_tree(path: Path) -> Any:
+    """The mapping in a ``config.yaml`` a run saved, unvalidated, or None if unreadable.
+
+    For reading many runs at once (``mlp runs``): libyaml's safe loader when
+    PyYAML has it (about 8× faster), the size limit kept. The file was written
+    by :func:`mlpcli.config.to_yaml`, which both loaders read alike.
+    """
+    try:
+        with open(path, "rb") as f:
+            text = f.read(MAX_CONFIG_BYTES + 1)
+    except OSError:
+        return None
+    if len(text) > MAX_CONFIG_BYTES:
+        return None
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        return yaml.load(text, Loader=loader)  # a safe loader
+    except yaml.YAMLError:
+        return None
+
+
 # -- --set overrides ------------------------------------------------------------
 
 

@@ -1,0 +1,303 @@
+"""Running a sweep's trials on this machine, each an ordinary run directory.
+
+Every trial is ``mlp train CONFIG --set ... --out SWEEP_DIR/NAME`` in its own
+process (``python -m mlpcli``), so a trial that crashes, diverges or runs out
+of memory ends alone, and every trial is a run ``mlp train --resume``,
+``mlp eval`` and ``mlp runs`` know. At most ``jobs`` run at once, each limited
+to ``threads`` BLAS threads (``--threads``), so the workers share the cores
+instead of oversubscribing them.
+
+Restart: a trial whose run finished (all planned epochs, early stopping, or
+diverged) is skipped; one that was interrupted, or killed with a state file
+left, is resumed with ``mlp train CONFIG --resume DIR --set ...`` (so a
+changed config is refused by name, and a raised ``train.epochs`` continues a
+finished run); one whose directory holds no state starts again.
+
+Stopping: :meth:`Sweep.interrupt` stops dispatching and sends each running
+trial one SIGINT; they save their state and exit (130), and the sweep ends
+with them. The workers run in their own sessions, so a Ctrl-C at the
+terminal reaches the sweep alone, which forwards exactly one signal.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+from mlpcli import runtable
+from mlpcli.config import Config, load_config, training_changes
+from mlpcli.errors import MlpError
+from mlpcli.files.atomic import atomic_write
+from mlpcli.sweep.expand import Trial
+
+#: How a trial that already has a directory continues (OTHER: it holds another config's run).
+NEW, RESUME, DONE, BUSY, OTHER = "new", "resume", "done", "busy", "other"
+#: Exit codes of ``mlp train`` and what they make of a trial.
+_EXIT_STATUS = {0: "finished", 3: "diverged", 130: "interrupted", 143: "interrupted"}
+#: How often running trials are polled (seconds).
+POLL = 0.05
+
+
+def plan(run_dir: Path, config: Config) -> str:
+    """What a trial's directory needs: NEW, RESUME, DONE, BUSY (another process has it),
+    or OTHER (it holds a run of a config that differs from the trial's; :func:`conflict`)."""
+    info = runtable.read_run(run_dir, runtable.locked_files()) if run_dir.is_dir() else None
+    if info is None or info.config is None:
+        return NEW
+    if info.status == "running":
+        return BUSY
+    if conflict(run_dir, config):
+        return OTHER
+    s = info.summary or {}
+    reason = s.get("stop_reason")
+    if reason in ("early_stopping", "diverged"):
+        return DONE
+    if reason == "completed" and s.get("epochs_run", 0) >= config.train.epochs:
+        return DONE
+    return RESUME if (run_dir / "state.safetensors").exists() else NEW
+
+
+def conflict(run_dir: Path, config: Config) -> str | None:
+    """Why the run in ``run_dir`` is not this trial's (fields that differ), or None."""
+    try:
+        changed = training_changes(load_config(run_dir / "config.yaml"), config)
+    except MlpError as e:
+        return f"{run_dir}/config.yaml: {e}"
+    if not changed:
+        return None
+    return (
+        f"{run_dir} holds a run of another config ({', '.join(changed[:5])} differ); "
+        "remove it or choose another --out"
+    )
+
+
+def train_args(
+    config: Path,
+    trial: Trial,
+    run_dir: Path,
+    *,
+    action: str = NEW,
+    threads: int | None = None,
+    machine: bool = True,
+) -> list[str]:
+    """The arguments of ``mlp train`` for one trial (after ``mlp``).
+
+    ``machine``: quiet, one JSON document on stdout (for workers and lists).
+    """
+    args = ["train", str(config)]
+    if action == RESUME:
+        args += ["--resume", str(run_dir)]
+    for o in trial.overrides:
+        args += ["--set", o]
+    if action != RESUME:
+        args += ["--out", str(run_dir)]
+        if run_dir.is_dir() and (run_dir / "config.yaml").exists():
+            args.append("--force")  # a start that died before its first save
+    if threads is not None:
+        args += ["--threads", str(threads)]
+    if machine:
+        args += ["--quiet", "--json"]
+    return args
+
+
+def python_mlp() -> list[str]:
+    """How to run this mlpcli in a new process, whatever PATH holds."""
+    return [sys.executable, "-m", "mlpcli"]
+
+
+@dataclass
+class TrialRun:
+    """One trial's place in a sweep: its status and, once it ended, its row."""
+
+    trial: Trial
+    run_dir: Path
+    planned: int  # epochs the trial's config asks for
+    status: str = "queued"  # queued, running, then a runtable status or "failed"
+    action: str = NEW
+    error: str | None = None
+    started: float | None = None
+    seconds: float | None = None
+    epochs_done: int | None = None
+    row: dict[str, Any] = field(default_factory=dict)
+    process: subprocess.Popen | None = None
+    output: tuple[IO[bytes], IO[bytes]] | None = None
+
+
+class Sweep:
+    """Runs trials in at most ``jobs`` worker processes; ``on_change(sweep)`` after
+    every change of state (and about twice a second while trials run)."""
+
+    def __init__(
+        self,
+        config: Path,
+        trials: Sequence[Trial],
+        sweep_dir: Path,
+        configs: Sequence[Config],
+        *,
+        jobs: int,
+        threads: int | None,
+        on_change: Callable[[Sweep], None] | None = None,
+    ) -> None:
+        self.config, self.sweep_dir = Path(config).resolve(), Path(sweep_dir)
+        self.jobs, self.threads = jobs, threads
+        self.configs = list(configs)
+        self.runs = [
+            TrialRun(t, self.sweep_dir / t.name, c.train.epochs) for t, c in zip(trials, configs)
+        ]
+        self.on_change = on_change or (lambda sweep: None)
+        self.stopping: int | None = None
+
+    # -- running -----------------------------------------------------------------------
+    def run(self, should_stop: Callable[[], int | None] | None = None) -> list[TrialRun]:
+        """Run every trial that needs it; returns them all (see ``status``).
+
+        ``should_stop`` is polled: once it returns a signal number, the sweep
+        :meth:`interrupt` s itself with that signal.
+        """
+        should_stop = should_stop or (lambda: None)
+        self.sweep_dir.mkdir(parents=True, exist_ok=True)
+        queue = []
+        for r, config in zip(self.runs, self.configs):
+            r.action = plan(r.run_dir, config)
+            if r.action in (DONE, BUSY):
+                self._read(r, "running" if r.action == BUSY else None)
+            elif r.action == OTHER:
+                r.status, r.error = "failed", conflict(r.run_dir, config)
+            else:
+                queue.append(r)
+        self.on_change(self)
+        queue.reverse()
+        running: list[TrialRun] = []
+        last_update = time.monotonic()
+        try:
+            while running or (queue and self.stopping is None):
+                if self.stopping is None and (signum := should_stop()):
+                    self.interrupt(signum)
+                while queue and len(running) < self.jobs and self.stopping is None:
+                    running.append(self._start(queue.pop()))
+                    self.on_change(self)
+                ended = [r for r in running if r.process.poll() is not None]
+                for r in ended:
+                    running.remove(r)
+                    self._finish(r)
+                    self.write_results()
+                    self.on_change(self)
+                if not ended:
+                    time.sleep(POLL)
+                    if time.monotonic() - last_update > 0.5:
+                        self._progress(running)
+                        self.on_change(self)
+                        last_update = time.monotonic()
+        finally:
+            for r in running:  # only on an exception of our own: let them save and go
+                with contextlib.suppress(ProcessLookupError):
+                    r.process.send_signal(signal.SIGTERM)
+                r.process.wait()
+            self.write_results()
+        return self.runs
+
+    def interrupt(self, signum: int = signal.SIGINT) -> None:
+        """Stop dispatching; ask every running trial (once) to save and stop."""
+        self.stopping = signum
+        for r in self.runs:
+            if r.process is not None and r.process.poll() is None:
+                with contextlib.suppress(ProcessLookupError):
+                    r.process.send_signal(signum)
+
+    def _start(self, r: TrialRun) -> TrialRun:
+        argv = [*python_mlp(), *self.args(r)]
+        out, err = tempfile.TemporaryFile(), tempfile.TemporaryFile()
+        r.process = subprocess.Popen(
+            argv, stdout=out, stderr=err, stdin=subprocess.DEVNULL, start_new_session=True
+        )
+        r.output, r.status, r.started = (out, err), "running", time.monotonic()
+        return r
+
+    def args(self, r: TrialRun) -> list[str]:
+        return train_args(self.config, r.trial, r.run_dir, action=r.action, threads=self.threads)
+
+    def _finish(self, r: TrialRun) -> None:
+        code = r.process.returncode
+        out, err = r.output
+        r.seconds = time.monotonic() - r.started
+        r.error = None if code in (0, 130, 143) else _error_of(out, err, code)
+        r.process = r.output = None
+        out.close()
+        err.close()
+        self._read(r, None if code in _EXIT_STATUS else "failed")
+
+    def _read(self, r: TrialRun, status: str | None) -> None:
+        """The trial's row from its run directory; ``status`` overrides the directory's."""
+        info = runtable.read_run(r.run_dir) if (r.run_dir / "config.yaml").exists() else None
+        r.row = runtable.row(info, []) if info is not None else {}
+        r.status = status or (info.status if info is not None else "failed")
+
+    def _progress(self, running: list[TrialRun]) -> None:
+        for r in running:
+            r.epochs_done = runtable.read_run(r.run_dir).epochs_done if r.run_dir.is_dir() else 0
+
+    # -- results -----------------------------------------------------------------------
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per trial: index, run, the swept values, status, metrics, error."""
+        out = []
+        for r in self.runs:
+            metrics = {k: v for k, v in r.row.items() if k not in ("run", "status")}
+            out.append(
+                {
+                    "trial": r.trial.index,
+                    "run": r.trial.name,
+                    **r.trial.values,
+                    "status": r.status,
+                    **metrics,
+                    "error": r.error,
+                }
+            )
+        return out
+
+    def columns(self) -> list[str]:
+        rows = self.rows()
+        present = {k for row in rows for k, v in row.items() if v not in (None, "")}
+        swept = list(self.runs[0].trial.values) if self.runs else []
+        metrics = [c for c in runtable.METRIC_COLUMNS if c in present]
+        tail = [c for c in ("warnings", "error") if c in present]
+        return ["trial", "run", *swept, "status", *metrics, *tail]
+
+    def write_results(self) -> None:
+        """sweep.jsonl (one JSON object per trial) and sweep.csv, atomically."""
+        rows, columns = self.rows(), self.columns()
+        jsonl = "".join(json.dumps(row, default=str) + "\n" for row in rows)
+        atomic_write(self.sweep_dir / "sweep.jsonl", jsonl.encode())
+        atomic_write(self.sweep_dir / "sweep.csv", runtable.to_csv(columns, rows).encode())
+
+
+def _error_of(out: IO[bytes], err: IO[bytes], code: int) -> str:
+    """The one-line error of a failed trial: its JSON error, else its last stderr line."""
+    if code < 0:
+        return f"killed by signal {signal.Signals(-code).name}"
+    out.seek(0)
+    try:
+        doc = json.loads(out.read().decode(errors="replace") or "null")
+        if isinstance(doc, dict) and doc.get("error"):
+            return str(doc["error"])
+    except ValueError:
+        pass
+    err.seek(0)
+    lines = [ln for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
+    return lines[-1].strip() if lines else f"exit code {code}"
+
+
+def default_threads(jobs: int, cores: int) -> int:
+    """BLAS threads per worker so that jobs × threads does not exceed the cores."""
+    return max(1, cores // max(1, jobs))
+
+
+__all__ = ["BUSY", "DONE", "NEW", "OTHER", "RESUME", "Sweep", "TrialRun", "default_threads", "plan"]

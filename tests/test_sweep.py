@@ -1,0 +1,279 @@
+"""mlp sweep: expansion (grid, random, seeds), running trials in worker processes,
+restart after an interruption, and trials that diverge or fail without stopping the rest."""
+
+import csv
+import json
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+from conftest import metrics_rows
+
+from mlpcli.config import load_config, parse_yaml
+from mlpcli.errors import ConfigError
+from mlpcli.sweep.expand import Choice, IntRange, LogUniform, Uniform, expand, spec_from, yaml_text
+
+#: Trials of this take well under a second each (most of it is starting Python).
+TINY = """\
+seed: 1
+data:
+  train: {generator: moons, n_samples: 120, noise: 0.15}
+  validation_split: 0.25
+model: {hidden: [8], activation: tanh, init: xavier}
+train:
+  epochs: 4
+  batch: {mode: minibatch, size: 16}
+  lr: 0.2
+  checkpoint_seconds: 0
+"""
+
+
+# -- expansion ---------------------------------------------------------------------------
+
+
+def test_grid_expands_every_combination_first_key_slowest(write):
+    path = write("c.yaml", TINY)
+    spec = spec_from(path, ["train.lr=0.01,0.1,1", "model.hidden=[16],[64,64]"])
+    trials = expand(spec, ["train.epochs=2"])
+    assert [t.values for t in trials] == [
+        {"train.lr": lr, "model.hidden": h} for lr in (0.01, 0.1, 1) for h in ([16], [64, 64])
+    ]
+    assert [t.index for t in trials] == list(range(6))
+    assert trials[1].name == "hidden=64-64,lr=0.01"
+    assert trials[1].overrides == ["train.epochs=2", "train.lr=0.01", "model.hidden=[64,64]"]
+    assert len({t.name for t in trials}) == 6
+    for t in trials:  # every trial's overrides make a valid config with the swept values
+        cfg = load_config(path, t.overrides)
+        assert cfg.train.lr.initial == t.values["train.lr"]
+        assert cfg.model.hidden == t.values["model.hidden"] and cfg.train.epochs == 2
+
+
+def test_random_expansion_is_reproducible_in_range_and_extends_with_more_trials(write):
+    options = [
+        "train.lr=log_uniform(1e-3, 1)",
+        "model.hidden.0=int(2, 5)",
+        "model.activation=choice(relu, tanh)",
+        "regularizer.lambda=uniform(0, 0.5)",
+    ]
+    path = write("c.yaml", TINY + "regularizer: {type: l2, lambda: 0.1}\n")
+    draws = {
+        seed: expand(spec_from(path, random=options, trials=40, seed=seed)) for seed in range(5)
+    }
+    again = expand(spec_from(path, random=options, trials=40, seed=3))
+    assert [t.values for t in again] == [t.values for t in draws[3]]  # same seed, same trials
+    assert [t.values for t in draws[0]] != [t.values for t in draws[1]]
+    more = expand(spec_from(path, random=options, trials=60, seed=3))
+    assert [t.values for t in more[: len(draws[3])]] == [t.values for t in draws[3]]
+    values = [t.values for ts in draws.values() for t in ts]
+    lrs = np.array([v["train.lr"] for v in values])
+    assert lrs.min() >= 1e-3 and lrs.max() <= 1
+    assert np.mean(lrs < 0.0316) == pytest.approx(0.5, abs=0.15)  # log-uniform: half below √(1e-3)
+    assert {v["model.hidden.0"] for v in values} == {2, 3, 4, 5}  # both ends included
+    assert {v["model.activation"] for v in values} == {"relu", "tanh"}
+    assert all(0 <= v["regularizer.lambda"] <= 0.5 for v in values)
+    assert all(len(repr(v["train.lr"]).replace("0.", "").lstrip("0")) <= 8 for v in values)
+    for t in draws[0]:
+        cfg = load_config(path, t.overrides)
+        assert cfg.model.hidden[0] == t.values["model.hidden.0"]
+
+
+def test_repeated_random_draws_are_run_once(write):
+    path = write("c.yaml", TINY)
+    trials = expand(spec_from(path, random=["model.hidden.0=int(3, 4)"], trials=30, seed=0))
+    assert sorted(t.values["model.hidden.0"] for t in trials) == [3, 4]
+
+
+def test_grid_times_random_uses_the_same_draws_at_every_grid_point(write):
+    path = write("c.yaml", TINY)
+    trials = expand(
+        spec_from(path, ["seed=0,1"], ["train.lr=uniform(0.01, 0.5)"], trials=3, seed=7)
+    )
+    assert len(trials) == 6
+    assert [t.values["train.lr"] for t in trials[:3]] == [t.values["train.lr"] for t in trials[3:]]
+
+
+def test_sweep_section_of_the_config_matches_the_command_line(write, mlp):
+    section = """\
+sweep:
+  grid:
+    train.lr: [0.05, 0.2]
+  random:
+    model.hidden.0: int(4, 9)
+    model.activation: {choice: [relu, tanh]}
+  trials: 3
+  seed: 5
+"""
+    path = write("s.yaml", TINY + section)
+    from_file = expand(spec_from(path))
+    plain = write("p.yaml", TINY)
+    from_cli = expand(
+        spec_from(plain, ["train.lr=0.05,0.2"],
+                  ["model.hidden.0=int(4,9)", "model.activation=choice(relu,tanh)"], 3, 5)
+    )  # fmt: skip
+    assert [t.overrides for t in from_file] == [t.overrides for t in from_cli]
+    res = mlp("train", path, "--out", "r", "-q")  # mlp train ignores the sweep: section
+    assert res.exit_code == 0, res.stderr
+    res = mlp("sweep", path, "--dry-run", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert [d["overrides"] for d in res.json()] == [t.overrides for t in from_file]
+
+
+@pytest.mark.parametrize(
+    "args,message",
+    [
+        (["--grid", "train.lr="], "expected KEY=V1,V2"),
+        (["--random", "train.lr=gauss(0,1)"], "unknown distribution 'gauss'"),
+        (["--random", "train.lr=log_uniform(0,1)", "--trials", "2"], "needs 0 < low < high"),
+        (["--random", "model.hidden.0=int(5,2)", "--trials", "2"], "low ≤ high"),
+        (["--random", "train.lr=uniform(0,1)"], "need a trial count"),
+        (["--grid", "train.lr=0.1", "--trials", "3"], "a trial count is for random"),
+        ([], "nothing to sweep"),
+        (["--grid", "train.lr=0.1,-1"], "trial 1 (lr=-1): "),
+        (["--grid", "model.hiden=[2],[3]"], "did you mean 'hidden'"),
+        (["--grid", "seed=1,2", "--trial", "2"], "--trial 2: the sweep has 2 trials (0–1)"),
+        (["--grid", "seed=1,2", "--list", "--dry-run"], "give one of them"),
+    ],
+)
+def test_bad_sweeps_are_refused_before_anything_runs(args, message, write, mlp, tmp_path):
+    res = mlp("sweep", write("c.yaml", TINY), *args)
+    assert res.exit_code == 2
+    assert message in res.stderr
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_bad_sweep_section_names_its_line(write, mlp):
+    path = write("c.yaml", TINY + "sweep:\n  grid:\n    train.lr: []\n")
+    res = mlp("sweep", path, "--dry-run")
+    assert (
+        res.exit_code == 2
+        and "sweep.grid.train.lr (line 13): must be a non-empty list" in res.stderr
+    )
+
+
+@pytest.mark.parametrize(
+    "value", [0.01, 1e-05, 3, True, None, "relu", "true", "1e3", [64, 64], ["relu", "tanh"],
+              {"schedule": "step", "initial": 0.1}, "a: b", "x,y", [[1, 2], [3]]],
+)  # fmt: skip
+def test_swept_values_are_written_so_that_set_reads_them_back(value):
+    assert parse_yaml(yaml_text(value), "v")[0] == value
+
+
+def test_distributions_refuse_nonsense():
+    for make in (lambda: Uniform(1, 1), lambda: LogUniform(-1, 1), lambda: IntRange(1.5, 3),
+                 lambda: Choice(), lambda: Uniform(float("nan"), 1)):  # fmt: skip
+        with pytest.raises(ValueError):
+            make()
+    with pytest.raises(ConfigError):
+        spec_from.__globals__["distribution"]("uniform", "x")
+
+
+# -- running -----------------------------------------------------------------------------
+
+
+def read_jsonl(path):
+    return [json.loads(line) for line in path.read_text().splitlines()]
+
+
+def test_a_four_trial_sweep_with_two_jobs(write, mlp, tmp_path):
+    path = write("c.yaml", TINY)
+    res = mlp("sweep", path, "--grid", "train.lr=0.05,0.3", "--grid", "model.hidden=[4],[8,8]",
+              "--jobs", "2", "--json")  # fmt: skip
+    assert res.exit_code == 0, res.stderr
+    sweep_dir = tmp_path / "runs" / "c"
+    rows = res.json()
+    assert len(rows) == 4 and {r["status"] for r in rows} == {"finished"}
+    accuracies = [r["val_accuracy"] for r in rows]
+    assert accuracies == sorted(accuracies, reverse=True)  # ranked, best first
+    assert "2 at a time, 1 BLAS thread each" in res.stderr
+    assert "Sweep runs/c: 4 finished" in res.stderr
+    saved = read_jsonl(sweep_dir / "sweep.jsonl")
+    assert sorted(r["trial"] for r in saved) == [0, 1, 2, 3]
+    with open(sweep_dir / "sweep.csv") as f:
+        table = list(csv.DictReader(f))
+    assert [r["run"] for r in table] == [r["run"] for r in saved]
+    assert {r["model.hidden"] for r in table} == {"[4]", "[8,8]"}
+    for r in saved:  # every trial is an ordinary run directory
+        run = sweep_dir / r["run"]
+        summary = json.loads((run / "summary.json").read_text())
+        assert summary["stop_reason"] == "completed" and summary["threads"] == 1
+        assert summary["overridden"]["train.lr"] == {
+            "schedule": "constant",
+            "initial": r["train.lr"],
+            "unit": "epoch",
+            "warmup": 0,
+        }
+        assert len(metrics_rows(run)) == 5
+    again = mlp("sweep", path, "--grid", "train.lr=0.05,0.3", "--grid", "model.hidden=[4],[8,8]",
+                "--json")  # fmt: skip
+    assert again.exit_code == 0
+    assert [r["time"] for r in again.json()] == [r["time"] for r in rows]  # all skipped
+
+
+def test_a_diverging_and_a_failing_trial_do_not_stop_the_others(write, mlp, tmp_path):
+    relu = TINY.replace("activation: tanh, init: xavier", "activation: relu")
+    path = write("c.yaml", relu.replace("lr: 0.2", "lr: 0.2\n  optimizer: {momentum: 0.9}"))
+    # lr 1e6 diverges; batch size 10000 exceeds the 90 training rows: that trial fails
+    res = mlp("sweep", path, "--grid", "train.lr=0.2,1e6", "--grid", "train.batch.size=16,10000",
+              "-j", "2", "--json")  # fmt: skip
+    assert res.exit_code == 1, res.stderr  # a trial failed
+    rows = {(r["train.lr"], r["train.batch.size"]): r for r in res.json()}
+    assert rows[0.2, 16]["status"] == "finished" and rows[0.2, 16]["error"] is None
+    assert rows[1e6, 16]["status"] == "diverged"
+    assert "training diverged at epoch" in rows[1e6, 16]["error"]
+    for lr in (0.2, 1e6):
+        failed = rows[lr, 10000]
+        assert failed["status"] == "failed", failed
+        assert "batch" in failed["error"] and "\n" not in failed["error"]
+    assert res.json()[-1]["status"] == "failed"  # diverged and failed rank last
+
+
+def test_interrupted_sweep_restarts_skipping_finished_and_resuming_interrupted(write, tmp_path):
+    long = TINY.replace("n_samples: 120", "n_samples: 240").replace(
+        "{mode: minibatch, size: 16}", "{mode: stochastic}"
+    )
+    path = write("c.yaml", long)
+    args = [sys.executable, "-m", "mlpcli", "sweep", str(path), "--grid", "train.epochs=2,25",
+            "-j", "1", "--out", "sw"]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    first, second = tmp_path / "sw" / "epochs=2", tmp_path / "sw" / "epochs=25"
+    deadline = time.monotonic() + 60
+    while not (second / "metrics.csv").exists():  # trial 1 saved an epoch: trial 0 is done
+        assert proc.poll() is None, proc.communicate()
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert "interrupted: trials saved" in err
+    rows = {r["run"]: r for r in read_jsonl(tmp_path / "sw" / "sweep.jsonl")}
+    assert rows["epochs=2"]["status"] == "finished"
+    assert rows["epochs=25"]["status"] == "interrupted"
+    done = json.loads((second / "summary.json").read_text())["epochs_run"]
+    assert 1 <= done < 25
+    finished_at = (first / "summary.json").stat().st_mtime_ns
+
+    res = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr
+    assert (first / "summary.json").stat().st_mtime_ns == finished_at  # skipped
+    summary = json.loads((second / "summary.json").read_text())
+    assert summary["stop_reason"] == "completed" and summary["epochs_run"] == 25
+    assert [r[0] for r in metrics_rows(second)[1:]] == [str(e) for e in range(1, 26)]
+    assert {r["status"] for r in read_jsonl(tmp_path / "sw" / "sweep.jsonl")} == {"finished"}
+
+
+def test_a_trial_directory_holding_another_configs_run_is_not_mistaken_for_it(write, mlp):
+    path = write("c.yaml", TINY)
+    assert mlp("sweep", path, "--grid", "train.lr=0.1", "--out", "sw").exit_code == 0
+    res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.batch.size=8",
+              "--out", "sw", "--json")  # fmt: skip
+    assert res.exit_code == 1
+    (row,) = res.json()
+    assert row["status"] == "failed"
+    assert "holds a run of another config (train.batch.size differ)" in row["error"]
+    res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.batch.size=8",
+              "--out", "sw", "--trial", "0")  # fmt: skip
+    assert res.exit_code == 2 and "holds a run of another config" in res.stderr
