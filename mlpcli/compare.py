@@ -9,13 +9,13 @@ leaving out what the labels already say. Pure functions of resolved configs.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Sequence
 from pathlib import Path, PurePath
 from typing import Any
 
 from mlpcli.config import Config
+from mlpcli.config.compare import differing_fields as fields_that_differ
 from mlpcli.config.resolve import flatten
 
 #: Fields a label names by the lecture's symbol rather than by their path.
@@ -34,14 +34,9 @@ def _flat(config: Config) -> dict[str, Any]:
 
 
 def differing_fields(configs: Sequence[Config]) -> list[str]:
-    """Dotted paths of the fields whose values are not the same in every config.
-
-    In the order the first config lists its fields (then any field only
-    later configs have). Lists count as one value (``model.hidden``).
-    """
-    flats = [_flat(c) for c in configs]
-    keys = list(dict.fromkeys(k for flat in flats for k in flat))
-    return [k for k in keys if len({json.dumps(f.get(k), sort_keys=True) for f in flats}) > 1]
+    """Dotted paths of the fields whose values are not the same in every config
+    (``config.compare.differing_fields``, the one rule ``mlp runs`` uses too)."""
+    return fields_that_differ([c.model_dump(mode="json", by_alias=True) for c in configs])
 
 
 def show_value(value: Any) -> str:
