@@ -42,6 +42,14 @@ def train(
         Path | None,
         typer.Option("--resume", help="Continue a stopped run (only train.epochs may change)."),
     ] = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the resolved config (every default filled in) on stdout and exit; "
+            "reads no data and creates no run directory.",
+        ),
+    ] = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -55,6 +63,9 @@ def train(
     Example:  mlp train configs/quickstart.yaml --set train.epochs=50 --out runs/quick
     """
     with reported_errors(debug, json_):
+        if print_config:
+            _print_config(config, set_ or [], resume, json_)
+            return
         from mlpcli.cli.render import TrainingDisplay
 
         display = TrainingDisplay(console(quiet))
@@ -64,6 +75,16 @@ def train(
             finally:
                 display.stop()
         _finish(result, display, stop.exit_code, json_)
+
+
+def _print_config(config: Path | None, overrides: list[str], resume: Path | None, json_: bool):
+    """The config as training would use it: YAML (or one JSON document) on stdout."""
+    from mlpcli.config import load_config, to_json, to_yaml
+
+    if config is None and resume is None:
+        raise ConfigError("missing CONFIG: mlp train CONFIG --print-config")
+    cfg = load_config(config if config is not None else resume / "config.yaml", overrides)
+    typer.echo(to_json(cfg) if json_ else to_yaml(cfg), nl=json_)
 
 
 def _run(config, overrides, out, force, init_from, resume, display, stop):

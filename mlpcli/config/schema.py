@@ -51,6 +51,7 @@ from typing import Annotated, Any, Literal, Union, get_type_hints
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -246,8 +247,13 @@ FEATURE_MODELS = {
 FeaturesConfig = tagged_union("type", FEATURE_MODELS)
 
 
+def _one_size_is_a_list(value: Any) -> Any:
+    """``hidden: 64`` means one hidden layer of 64: ``[64]`` (booleans stay errors)."""
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class ModelConfig(Strict):
-    hidden: list[PositiveInt] = []
+    hidden: Annotated[list[PositiveInt], BeforeValidator(_one_size_is_a_list)] = []
     activation: one_or_list(ActivationName) = "relu"
     output_activation: ActivationName = "identity"
     init: value_or_section(InitName, InitConfig) = "he"
