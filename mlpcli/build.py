@@ -16,6 +16,7 @@ from mlpcli.config import Config
 from mlpcli.config.resolve import regularizer_lambdas
 from mlpcli.data.batching import BatchSchedule, Growth
 from mlpcli.engine import Node
+from mlpcli.experiment import rng
 from mlpcli.nn.features import FEATURES, BasisFunctions
 from mlpcli.nn.heads import HEADS, Head
 from mlpcli.nn.inputs import InputTransform
@@ -56,6 +57,8 @@ def model(config: Config, inputs: InputTransform, n_outputs: int) -> MLP:
         init_kwargs={"std": m.init.std} if m.init.name == "normal" else None,
         dtype=np.dtype(config.dtype),
         inputs=inputs,
+        dropout=m.dropout,
+        dropout_rng=rng(config.seed, "dropout"),
     )
 
 

@@ -26,6 +26,7 @@ ROLES = {
     "features": 6,
     "shuffle": 7,
     "test_split": 8,
+    "dropout": 9,
 }
 
 

@@ -193,9 +193,18 @@ def check_model(
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     model = objective.model
-    results = check_gradients(
-        lambda: objective(x, targets).total, model.parameters(), max_entries=max_entries, rng=rng
-    )
+    masks = model.dropout_rng.bit_generator.state if model.dropout_rng is not None else None
+
+    def same_masks() -> None:
+        """Dropout draws its masks anew on every forward: differences need the same ones."""
+        if masks is not None:
+            model.dropout_rng.bit_generator.state = masks
+
+    def error(leaf: Node | np.ndarray = x, start: int = 0) -> Node:
+        same_masks()
+        return objective(leaf, targets, start=start).total
+
+    results = check_gradients(error, model.parameters(), max_entries=max_entries, rng=rng)
     if nodes:
         h = x
         for i in range(len(model.layers)):
@@ -203,7 +212,7 @@ def check_model(
                 h = model.forward(Node(h), start=i, stop=i + 1).value
             leaf = Node(h.copy(), requires_grad=True, name=f"layers.{i}.output")
             results += check_gradients(
-                lambda leaf=leaf, i=i: objective(leaf, targets, start=i + 1).total,
+                lambda leaf=leaf, i=i: error(leaf, i + 1),
                 [leaf],
                 max_entries=max_entries,
                 rng=rng,

@@ -50,6 +50,7 @@ class TrainState:
     step_in_epoch: int = 0  # finished steps of the unfinished epoch
     epoch_rng: dict | None = None  # shuffling RNG state when the unfinished epoch began
     rng_state: dict | None = None  # shuffling RNG state now (saved with each checkpoint)
+    dropout_rng: dict | None = None  # dropout masks' RNG state now (None: no dropout)
     loss_sum: float = 0.0  # Σ batch data loss · batch size, this epoch so far
     epoch_seconds: float = 0.0  # time spent in the unfinished epoch so far
     elapsed: float = 0.0  # seconds of training over all sessions
@@ -74,6 +75,7 @@ class TrainState:
     @classmethod
     def from_saved(cls, d: dict, table: np.ndarray) -> TrainState:
         """Rebuild from :meth:`to_saved`; a field of the wrong type raises TypeError."""
+        d = {"dropout_rng": None, **d}  # states written before dropout existed
         for f in fields(cls):
             if f.name != "history" and not _of_type(d.get(f.name, _MISSING), f.type):
                 raise TypeError(f"{f.name} = {d.get(f.name, 'missing')!r} is not {f.type}")
@@ -330,6 +332,9 @@ class Trainer:
     def snapshot(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(state as a dict, arrays) for a checkpoint; records the RNG's position first."""
         self.state.rng_state = self.shuffle_rng.bit_generator.state
+        dropout_rng = self.exp.model.dropout_rng
+        if any(self.exp.model.dropout) and dropout_rng is not None:
+            self.state.dropout_rng = dropout_rng.bit_generator.state
         state, history = self.state.to_saved()
         return state, {**self.arrays(), "history": history}
 
@@ -345,6 +350,8 @@ class Trainer:
         if state.step_in_epoch:
             self.epoch_outputs[...] = arrays["running.outputs"]
         self.shuffle_rng.bit_generator.state = state.rng_state
+        if state.dropout_rng is not None:
+            self.exp.model.dropout_rng.bit_generator.state = state.dropout_rng
         self.state = state
         self.last_good = [p.value.copy() for p in self.params]
 

@@ -258,6 +258,7 @@ class ModelConfig(Strict):
     output_activation: ActivationName = "identity"
     init: value_or_section(InitName, InitConfig) = "he"
     features: FeaturesConfig | None = None
+    dropout: one_or_list(Annotated[float, Field(ge=0, lt=1)]) = 0.0  # one per hidden layer
 
 
 # -- regularizer --------------------------------------------------------------

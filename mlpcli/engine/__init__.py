@@ -8,6 +8,7 @@ or printing.
 """
 
 from .activations import Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh
+from .dropout import Dropout
 from .losses import BinaryCrossEntropy, Hinge, MulticlassHinge, SoftmaxCrossEntropy, SquaredError
 from .node import Graph, Node, Op, is_grad_enabled, no_grad
 from .ops import (
@@ -36,6 +37,7 @@ __all__ = [
     "Add",
     "BinaryCrossEntropy",
     "Div",
+    "Dropout",
     "Exp",
     "Graph",
     "Hinge",

@@ -1,6 +1,6 @@
 """The multi-layer perceptron: its input transform, then linear layers and activations.
 
-    x ─▶ standardize ─▶ φ ─▶ Linear ─▶ h ─▶ … ─▶ Linear ─▶ h_out ─▶ y
+    x ─▶ standardize ─▶ φ ─▶ Linear ─▶ h ─▶ [dropout] ─▶ … ─▶ Linear ─▶ h_out ─▶ y
          └─ inputs (fixed) ─┘     (one per hidden size)
 
 ``hidden=[]`` is the perceptron: a single linear layer from the (possibly
@@ -12,6 +12,11 @@ Two input spaces, never mixed up: *raw* inputs (N, n_inputs) as read from a
 file, and *prepared* inputs (N, D') after the model's input transform. The
 graph (:meth:`MLP.forward`) takes prepared inputs, as training batches are;
 :meth:`MLP.outputs` takes either and must be told which.
+
+Training and evaluation differ only in dropout, and the caller says which
+(``forward(..., training=True)``, as the objective of E does), like PyTorch's
+``model.train()``/``model.eval()`` but without a mode to forget to switch back:
+:meth:`MLP.outputs` (validation, ``mlp eval``, ``mlp predict``) never drops.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from mlpcli.engine import Node, no_grad
+from mlpcli.engine import Dropout, Node, no_grad
 from mlpcli.nn.activations import ACTIVATIONS, INPLACE
 from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.layers import Linear
@@ -52,6 +57,11 @@ class MLP:
         Of every parameter and of the prepared inputs.
     inputs : InputTransform, optional
         The fitted standardization and basis functions (none: the identity).
+    dropout : float or sequence of float
+        Dropout rate after each hidden layer's activation (one for all, or one
+        per hidden layer), in training only.
+    dropout_rng : numpy Generator, optional
+        Draws the dropout masks; needed when a rate is above 0 and the model trains.
     """
 
     def __init__(
@@ -66,6 +76,8 @@ class MLP:
         init_kwargs: dict[str, Any] | None = None,
         dtype: np.dtype | type = np.float32,
         inputs: InputTransform | None = None,
+        dropout: float | Sequence[float] = 0.0,
+        dropout_rng: np.random.Generator | None = None,
     ) -> None:
         self.n_inputs, self.hidden, self.n_outputs = n_inputs, list(hidden), n_outputs
         if isinstance(activation, str):
@@ -91,7 +103,13 @@ class MLP:
             Linear(a, b, init=init, init_kwargs=init_kwargs, dtype=self.dtype, name=f"layers.{i}")
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
         ]
-        self._stack = list(zip(self.layers, self._activation_ops))
+        if isinstance(dropout, (int, float)):
+            dropout = [dropout] * len(self.hidden)
+        if len(dropout) != len(self.hidden):
+            raise ValueError(f"{len(dropout)} dropout rates given for {len(self.hidden)} layers")
+        self.dropout, self.dropout_rng = [float(p) for p in dropout], dropout_rng
+        rates = [*self.dropout, 0.0]  # never on the outputs
+        self._stack = list(zip(self.layers, self._activation_ops, rates))
 
     # -- parameters --------------------------------------------------------
     def reset_parameters(self, rng: np.random.Generator) -> None:
@@ -107,18 +125,25 @@ class MLP:
         return [layer.weight for layer in self.layers]
 
     # -- computation -------------------------------------------------------
-    def forward(self, h: Node, start: int = 0, stop: int | None = None) -> Node:
+    def forward(
+        self, h: Node, start: int = 0, stop: int | None = None, *, training: bool = False
+    ) -> Node:
         """Prepared inputs (N, D') -> outputs y (N, n_outputs), recorded in the graph.
 
         With ``start=i``, ``h`` is the input of layer i (the output of layer
         i − 1) and only layers i, i+1, … (up to ``stop``) run: gradient checks
-        use it to probe ∂E/∂h at every depth.
+        use it to probe ∂E/∂h at every depth. ``training=True`` applies dropout
+        (a fresh mask from ``dropout_rng`` each time the graph runs).
         """
         stack = self._stack if start == 0 and stop is None else self._stack[start:stop]
-        for layer, make_op in stack:
+        for layer, make_op, rate in stack:
             h = layer(h)
             if make_op is not None:
                 h = make_op()(h)
+            if training and rate > 0:
+                if self.dropout_rng is None:
+                    raise ValueError("dropout in training needs the model's dropout_rng")
+                h = Dropout(rate, self.dropout_rng)(h)
         return h
 
     def outputs(self, x: np.ndarray, *, raw: bool, rows: np.ndarray | None = None) -> np.ndarray:

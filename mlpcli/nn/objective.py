@@ -59,7 +59,7 @@ class Objective:
         return self._record(x if isinstance(x, Node) else Node(x), Node(targets), start)
 
     def _record(self, x: Node, t: Node, start: int = 0) -> ErrorNodes:
-        outputs = self.model.forward(x, start)
+        outputs = self.model.forward(x, start, training=True)
         data = self.head.loss(outputs, t)
         total = data
         if self.regularizer is not None:
