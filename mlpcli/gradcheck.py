@@ -184,8 +184,10 @@ def check_model(
     max_entries: int | None = None,
     rng: np.random.Generator | None = None,
     nodes: bool = False,
+    weights: np.ndarray | None = None,
 ) -> list[TensorCheck]:
-    """Check ∂E/∂w for every parameter of ``objective.model`` on one batch (float64).
+    """Check ∂E/∂w for every parameter of ``objective.model`` on one batch (float64),
+    with the batch's class ``weights`` (|B|,) when the loss is weighted.
 
     With ``nodes=True`` also check ∂E/∂h for the output h of every layer
     (hidden activations and the network outputs y), each probed as a leaf
@@ -202,7 +204,7 @@ def check_model(
 
     def error(leaf: Node | np.ndarray = x, start: int = 0) -> Node:
         same_masks()
-        return objective(leaf, targets, start=start).total
+        return objective(leaf, targets, start=start, weights=weights).total
 
     results = check_gradients(error, model.parameters(), max_entries=max_entries, rng=rng)
     if nodes:

@@ -47,9 +47,12 @@ def _report(saved: SavedModel, data: Dataset) -> dict:
     config, model = saved.config, saved.model
     head = HEADS[config.loss]()
     out: dict = {"data": data.source, "n": len(data)}
+    weights = None
     if config.data.task == "classification":
         indices, classes = encode_classes(data, saved.classes)
         targets = head.encode(indices, len(classes), model.dtype)
+        if saved.class_weight is not None:  # the loss as training weighed it
+            weights = saved.class_weight[indices].astype(model.dtype)
     else:
         targets = regression_targets(data, model.dtype)
         if targets.shape[1] != model.n_outputs:
@@ -61,9 +64,12 @@ def _report(saved: SavedModel, data: Dataset) -> dict:
     rows = max(1, CHUNK_ENTRIES // model.n_outputs)
     for a in range(0, len(data), rows):
         y = outputs(saved, data.x[a : a + rows])
-        loss_sum += data_loss(head, y, targets[a : a + rows]) * len(y)
+        w = None if weights is None else weights[a : a + rows]
+        loss_sum += data_loss(head, y, targets[a : a + rows], w) * (
+            len(y) if w is None else float(w.sum(dtype=np.float64))
+        )
         kept.append(head.predict(y) if config.data.task == "classification" else y)
-    out["loss"] = loss_sum / len(data)
+    out["loss"] = loss_sum / (len(data) if weights is None else float(weights.sum(dtype=np.float64)))
     if config.data.task == "classification":
         out.update(classification_report(np.concatenate(kept), indices, classes))
     else:

@@ -26,6 +26,7 @@ from mlpcli.data.sources import read_file
 from mlpcli.data.splits import SplitPlan, plan_splits
 from mlpcli.data.synthetic import GENERATORS, REGRESSION_GENERATORS, BadParameter
 from mlpcli.data.targets import encode_classes, regression_targets
+from mlpcli.data.weights import class_weights
 from mlpcli.errors import ConfigError, DataError
 from mlpcli.experiment import Experiment, Split, rng
 from mlpcli.nn.features import BasisFunctions
@@ -54,12 +55,19 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
     n_out = head.n_outputs(len(classes)) if task == "classification" else targets.shape[1]
     inputs = fit_inputs(config, train_data, plan, n_out)
     x_train = prepared(inputs, train_data)
+    weight = None
+    if config.data.class_weight is not None:
+        train_labels = labels if plan.train is None else labels[plan.train]
+        weight = class_weights(config.data.class_weight, train_labels, classes)
+    w = None if weight is None else weight[labels].astype(dtype)
     splits = {
-        "train": Split("train", x_train, targets, labels, plan.train),
+        "train": Split("train", x_train, targets, labels, plan.train, w),
         "validation": None
         if plan.validation is None
-        else Split("validation", x_train, targets, labels, plan.validation),
-        "test": None if plan.test is None else Split("test", x_train, targets, labels, plan.test),
+        else Split("validation", x_train, targets, labels, plan.validation, w),
+        "test": None
+        if plan.test is None
+        else Split("test", x_train, targets, labels, plan.test, w),
     }
     for role, data in others.items():
         t, lab, _ = encode(data, task, head, classes, dtype)
@@ -67,7 +75,8 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
             raise DataError(
                 f"{data.source}: {t.shape[1]} target columns, but training has {targets.shape[1]}"
             )
-        splits[role] = Split(role, prepared(inputs, data), t, lab)
+        w = None if weight is None else weight[lab].astype(dtype)
+        splits[role] = Split(role, prepared(inputs, data), t, lab, weights=w)
     check_batch_size(config, len(splits["train"]), train_data.source)
 
     model = build.model(config, inputs, n_out)
@@ -82,6 +91,7 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
         head=head,
         regularizer=build.regularizer(config),
         **splits,
+        class_weight=weight,
     )
 
 

@@ -227,6 +227,9 @@ def summary_of(
         "best": _best(exp, state),
         "test": None if test is None else {"loss": test[0], m: test[1], "n": len(exp.test)},
         "init_from": init_from,
+        "class_weight": None
+        if exp.class_weight is None
+        else dict(zip(map(str, exp.classes.tolist()), exp.class_weight.tolist())),
     }
 
 
@@ -279,7 +282,8 @@ class Checkpointer:
         self.seconds = exp.config.train.checkpoint_seconds
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
-            exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names
+            exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names,
+            class_weight=exp.class_weight,
         )  # the model's parameters are read at each save
         self.last_write = time.monotonic()
         self.summary: dict | None = None

@@ -159,6 +159,7 @@ class Trainer:
         self.should_stop = should_stop or (lambda: False)
         train = exp.train
         self.gather_x, self.gather_t = Gather(train.x), Gather(train.targets)
+        self.gather_w = None if train.weights is None else Gather(train.weights)
         # Outputs of the current epoch's batches, for the running training metric.
         self.epoch_outputs = np.zeros((len(train), exp.model.n_outputs), dtype=exp.dtype)
         self.best_params: list[np.ndarray] | None = None
@@ -220,20 +221,23 @@ class Trainer:
         outputs_buffer = self.epoch_outputs
         lr = self.schedule(st.epoch, st.step)
         per_step_lr = self.schedule.unit == "step"
+        weights, wb = train.weights, None
         for start in range(st.step_in_epoch * size, n, size):
             stop = min(start + size, n)
             if whole:
-                xb, tb = train.x, train.targets
+                xb, tb, wb = train.x, train.targets, weights
             elif size == 1:  # stochastic: a view of one row, nothing to copy
                 r = rows[start]
                 xb, tb = train.x[r : r + 1], train.targets[r : r + 1]
+                wb = None if weights is None else weights[r : r + 1]
             else:
                 batch_rows = rows[start:stop]
                 xb, tb = self.gather_x(batch_rows), self.gather_t(batch_rows)
+                wb = None if weights is None else self.gather_w(batch_rows)
             if per_step_lr:
                 lr = self.schedule(st.epoch, st.step)
             optimizer.zero_grad()
-            e = objective.step(xb, tb)
+            e = objective.step(xb, tb, wb)
             value = float(e.total.value)
             if not math.isfinite(value):
                 self._diverged(f"the loss is {value}")
@@ -367,7 +371,8 @@ class Trainer:
 def measure(exp: Experiment, split: Split) -> tuple[float, float]:
     """(data loss, task metric) of the model as it stands on one split."""
     outputs = exp.model.outputs(split.x, raw=False, rows=split.rows)
-    loss = data_loss(exp.head, outputs, split.selected(split.targets))
+    weights = split.selected(split.weights)
+    loss = data_loss(exp.head, outputs, split.selected(split.targets), weights)
     return loss, metric(exp.task, exp.head, outputs, split.selected(split.labels))
 
 

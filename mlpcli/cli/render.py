@@ -75,6 +75,15 @@ def describe_regularizer(exp: Experiment) -> str:
     return f"{r.type} ({lams}{', biases too' if r.include_bias else ''})"
 
 
+def describe_class_weight(exp: Experiment) -> str:
+    """', class weights a 0.62, b 2.6' (the weights the loss uses), or ''."""
+    if exp.class_weight is None:
+        return ""
+    pairs = zip(exp.classes.tolist()[:10], exp.class_weight.tolist())
+    more = ", …" if len(exp.classes) > 10 else ""
+    return ", class weights " + ", ".join(f"{c} {w:.3g}" for c, w in pairs) + more
+
+
 def network_table(exp: Experiment) -> Table:
     model = exp.model
     table = Table(title="Network", title_justify="left")
@@ -141,7 +150,7 @@ class TrainingDisplay:
                 f"{sizes}; {exp.model.n_inputs} features; {task}"
                 + ("; standardized" if d.standardize else ""),
             ),
-            ("loss", exp.config.loss),
+            ("loss", exp.config.loss + describe_class_weight(exp)),
             ("regularizer", describe_regularizer(exp)),
             ("optimizer", optimizer),
             ("batches", describe_batch(exp)),

@@ -225,6 +225,10 @@ class DataConfig(Strict):
     features: Annotated[list[str], Field(min_length=1)] | None = None
     task: Literal["classification", "regression"] | None = None
     standardize: bool = True
+    # balanced (n / (K n_k)) or {label: weight}; scaled to mean 1 over the training rows
+    class_weight: value_or_section(
+        Literal["balanced"], dict[Union[int, str], Annotated[float, Field(gt=0)]]  # noqa: UP007
+    ) | None = None
 
 
 # -- model --------------------------------------------------------------------

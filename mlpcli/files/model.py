@@ -5,7 +5,8 @@ and ``layers.{i}.bias`` (out,), ``input.mean`` / ``input.std`` when inputs are
 standardized, ``features.*`` for basis functions. String metadata:
 ``format`` = ``mlpcli/1``, ``config`` (the resolved config as JSON),
 ``classes`` (JSON list), ``n_inputs``, ``features`` and ``targets`` (column
-names, JSON lists). PyTorch reads it with ``safetensors.torch.load_file``.
+names, JSON lists), and with ``data.class_weight`` the weights c_k the loss
+used (``class_weight``, a JSON list in class order). PyTorch reads it with ``safetensors.torch.load_file``.
 """
 
 from __future__ import annotations
@@ -37,6 +38,7 @@ class SavedModel:
     feature_names: list[str]
     target_names: list[str]
     path: Path | None = None
+    class_weight: np.ndarray | None = None  # c_k of the weighted loss, in class order
 
 
 def model_tensors(model: MLP, params: list[np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -56,6 +58,8 @@ def save_model(path: Path, saved: SavedModel, params: list[np.ndarray] | None = 
         "features": json.dumps(saved.feature_names),
         "targets": json.dumps(saved.target_names),
     }
+    if saved.class_weight is not None:
+        metadata["class_weight"] = json.dumps(saved.class_weight.tolist())
     write_safetensors(path, model_tensors(saved.model, params), metadata)
 
 
@@ -101,7 +105,22 @@ def _rebuild(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -
             )
     model = build.model(config, inputs, n_outputs)
     load_parameters(model, tensors, str(path))
-    return SavedModel(model, config, classes, features, targets, path)
+    weight = _class_weight(path, meta, classes)
+    return SavedModel(model, config, classes, features, targets, path, weight)
+
+
+def _class_weight(path: Path, meta: dict[str, str], classes: np.ndarray | None) -> np.ndarray | None:
+    """The loss's class weights from the metadata: one positive finite number per class."""
+    if "class_weight" not in meta:
+        return None
+    try:
+        weight = np.array(json.loads(meta["class_weight"]), dtype=np.float64)
+    except (json.JSONDecodeError, ValueError, TypeError):
+        raise ModelFileError(f"{path}: corrupt metadata (class_weight)") from None
+    n = 0 if classes is None else len(classes)
+    if weight.shape != (n,) or not (np.isfinite(weight) & (weight > 0)).all():
+        raise ModelFileError(f"{path}: class_weight must hold one positive weight per class")
+    return weight
 
 
 def _read_metadata(

@@ -68,9 +68,12 @@ class Head:
         """A fresh engine op computing (1/N) Σ_n L(t_n, y_n) for targets shaped like these."""
         raise NotImplementedError
 
-    def loss(self, outputs: Node, targets: Node) -> Node:
-        """The data term of E: outputs y (N, K) and targets (as :meth:`encode` makes them)."""
-        return self.op(targets.value)(outputs, targets)
+    def loss(self, outputs: Node, targets: Node, weights: Node | None = None) -> Node:
+        """The data term of E: outputs y (N, K), targets (as :meth:`encode` makes them) and
+        optionally per-example weights (N,): (1/N) Σ_n w_n L_n."""
+        if weights is None:
+            return self.op(targets.value)(outputs, targets)
+        return self.op(targets.value)(outputs, targets, weights)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         """(N, K) outputs -> (N,) class indices."""
