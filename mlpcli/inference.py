@@ -19,6 +19,7 @@ from mlpcli.data.targets import encode_classes, regression_targets
 from mlpcli.errors import DataError, UsageError
 from mlpcli.files.model import SavedModel
 from mlpcli.metrics import classification_report, data_loss, regression_report
+from mlpcli.nn.encoding import UnknownCategory
 from mlpcli.nn.heads import HEADS
 from mlpcli.prepare import held_out_data
 
@@ -69,7 +70,9 @@ def _report(saved: SavedModel, data: Dataset) -> dict:
             len(y) if w is None else float(w.sum(dtype=np.float64))
         )
         kept.append(head.predict(y) if config.data.task == "classification" else y)
-    out["loss"] = loss_sum / (len(data) if weights is None else float(weights.sum(dtype=np.float64)))
+    out["loss"] = loss_sum / (
+        len(data) if weights is None else float(weights.sum(dtype=np.float64))
+    )
     if config.data.task == "classification":
         out.update(classification_report(np.concatenate(kept), indices, classes))
     else:
@@ -116,7 +119,7 @@ def dataset_for(
         config_file = None if run is None else Path(run) / "config.yaml"
         if config_file is None or not config_file.is_file():
             raise UsageError(f"{run}: a model file alone names no data to use; pass --data PATH")
-        return held_out_data(load_config(config_file))
+        return checked(saved, held_out_data(load_config(config_file)))
     path = Path(path)
     target = features = None
     if labels is None and detect_format(path) == "csv":
@@ -129,7 +132,22 @@ def dataset_for(
             )
         target = present or None
         features = saved.feature_names if all(f in columns for f in saved.feature_names) else None
+    encoder = saved.model.inputs.encoder
+    text = [] if encoder is None else [n for n, k in zip(encoder.names, encoder.kinds) if k == "t"]
     data, _ = read_file(path, dtype=saved.model.dtype, target=target, features=features,
-                        targets=targets, labels=labels)  # fmt: skip
+                        targets=targets, labels=labels, text=text, detect_text=False,
+                        missing=encoder is not None and encoder.strategy is not None)  # fmt: skip
     data.check_width(len(saved.feature_names))
+    return checked(saved, data)
+
+
+def checked(saved: SavedModel, data: Dataset) -> Dataset:
+    """``data``, after refusing a category the model never saw (unless it encodes those as
+    zeros), named with its line, before any output is computed."""
+    encoder = saved.model.inputs.encoder
+    if encoder is not None:
+        try:
+            encoder.check(data.x)
+        except UnknownCategory as e:
+            raise DataError(f"{data.source}, {data.where(e.row)}, {e}") from None
     return data

@@ -282,7 +282,11 @@ class Checkpointer:
         self.seconds = exp.config.train.checkpoint_seconds
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
-            exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names,
+            exp.model,
+            exp.config,
+            exp.classes,
+            exp.feature_names,
+            exp.target_names,
             class_weight=exp.class_weight,
         )  # the model's parameters are read at each save
         self.last_write = time.monotonic()

@@ -22,15 +22,16 @@ from mlpcli.errors import MlpError
 if TYPE_CHECKING:
     from rich.console import Console
 
+
 def _assignments(values: list[str] | None) -> list[str] | None:
     """Refuse ``--set train.lr 0.1`` (a space for the ``=``) before its value is taken for
     an extra argument: click runs this callback before it complains about extra arguments."""
     for value in values or []:
         key, sep, _ = value.partition("=")
         if not sep or not key.strip():
-            example = f"{key.strip() or 'train.lr'}=VALUE"
+            name = key.strip() if key.strip() and not key.startswith("-") else "train.lr"
             raise typer.BadParameter(
-                f"{value!r} is not KEY=VALUE; write --set {example} (no spaces around '=')"
+                f"{value!r}: expected KEY=VALUE, e.g. --set {name}=0.1 (no spaces around '=')"
             )
     return values
 

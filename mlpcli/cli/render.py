@@ -75,6 +75,15 @@ def describe_regularizer(exp: Experiment) -> str:
     return f"{r.type} ({lams}{', biases too' if r.include_bias else ''})"
 
 
+def describe_inputs(exp: Experiment) -> list[tuple[str, str]]:
+    """The 'inputs' row: the columns treated as categorical and how missing values are
+    filled (none for all-numeric data without imputation)."""
+    encoder = exp.model.inputs.encoder
+    if encoder is None:
+        return []
+    return [("inputs", f"{encoder.describe()} → {encoder.n_outputs} columns")]
+
+
 def describe_class_weight(exp: Experiment) -> str:
     """', class weights a 0.62, b 2.6' (the weights the loss uses), or ''."""
     if exp.class_weight is None:
@@ -150,6 +159,7 @@ class TrainingDisplay:
                 f"{sizes}; {exp.model.n_inputs} features; {task}"
                 + ("; standardized" if d.standardize else ""),
             ),
+            *describe_inputs(exp),
             ("loss", exp.config.loss + describe_class_weight(exp)),
             ("regularizer", describe_regularizer(exp)),
             ("optimizer", optimizer),

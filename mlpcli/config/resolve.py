@@ -46,6 +46,9 @@ def _check_data(config: Config, problems: Problems) -> None:
         problems.add(
             ("data", "validation_split"), "give data.validation or data.validation_split, not both"
         )
+    if data.missing is not None and data.missing.strategy != "constant":
+        if data.missing.fill_value != 0:
+            problems.add(("data", "missing", "fill_value"), "only for strategy constant")
     if data.class_weight is not None and task != "classification":
         problems.add(("data", "class_weight"), f"only for classification, but the task is {task}")
     if task not in head.tasks:

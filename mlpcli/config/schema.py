@@ -62,6 +62,7 @@ from pydantic import (
 from mlpcli.data.batching import BATCH_MODES, Growth
 from mlpcli.data.synthetic import GENERATORS
 from mlpcli.nn.activations import ACTIVATIONS
+from mlpcli.nn.encoding import STRATEGIES, UNKNOWN
 from mlpcli.nn.features import FEATURES
 from mlpcli.nn.heads import HEADS
 from mlpcli.nn.layers import INITIALIZERS
@@ -215,6 +216,21 @@ Source = Annotated[
 ]
 
 
+class CategoricalColumn(Strict):
+    unknown: Literal[UNKNOWN] = "error"  # a category never seen in training: error, or all zeros
+
+
+def _names_are_columns(value: Any) -> Any:
+    """``categorical: [region, plan]`` means each with the default options."""
+    return {name: {} for name in value} if isinstance(value, list) else value
+
+
+class MissingConfig(Strict):
+    strategy: Literal[STRATEGIES] = "mean"  # fitted on the training split
+    indicator: bool = False  # add a 0/1 column per column that had missing values
+    fill_value: float = 0.0  # for strategy constant
+
+
 class DataConfig(Strict):
     train: Source
     validation: Source | None = None
@@ -225,10 +241,19 @@ class DataConfig(Strict):
     features: Annotated[list[str], Field(min_length=1)] | None = None
     task: Literal["classification", "regression"] | None = None
     standardize: bool = True
+    # CSV columns read as categorical (text columns are, unnamed), with their options
+    categorical: (
+        Annotated[dict[str, CategoricalColumn], BeforeValidator(_names_are_columns)] | None
+    ) = None
+    missing: MissingConfig | None = None  # impute empty and NaN cells (default: refuse them)
     # balanced (n / (K n_k)) or {label: weight}; scaled to mean 1 over the training rows
-    class_weight: value_or_section(
-        Literal["balanced"], dict[Union[int, str], Annotated[float, Field(gt=0)]]  # noqa: UP007
-    ) | None = None
+    class_weight: (
+        value_or_section(
+            Literal["balanced"],
+            dict[Union[int, str], Annotated[float, Field(gt=0)]],  # noqa: UP007
+        )
+        | None
+    ) = None
 
 
 # -- model --------------------------------------------------------------------

@@ -34,6 +34,7 @@ def _scale(g: np.ndarray, grad: np.ndarray, w: np.ndarray | None) -> np.ndarray:
         g *= w[:, None]
     return g
 
+
 __all__ = ["BinaryCrossEntropy", "Hinge", "MulticlassHinge", "SoftmaxCrossEntropy", "SquaredError"]
 
 

@@ -160,8 +160,8 @@ class MLP:
             for a in range(0, n, CHUNK):
                 b = min(a + CHUNK, n)
                 xb = x[a:b] if rows is None else x[rows[a:b]]
-                if raw:
-                    xb = self.inputs(np.asarray(xb, dtype=self.dtype))
+                if raw:  # a Table (text columns) goes to the encoder as it is
+                    xb = self.inputs(xb if self.inputs.encoder else np.asarray(xb, self.dtype))
                 out[a:b] = self.forward(Node(xb)).value
         return out
 
