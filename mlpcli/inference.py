@@ -13,7 +13,7 @@ import numpy as np
 
 from mlpcli.config import load_config
 from mlpcli.data.dataset import Dataset
-from mlpcli.data.loaders import csv_columns, shown
+from mlpcli.data.loaders import csv_columns, read_columns, shown
 from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.targets import encode_classes, regression_targets
 from mlpcli.errors import DataError, UsageError
@@ -91,10 +91,28 @@ def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]
     labels = classes[head.predict(y)].tolist()
     with np.errstate(over="ignore", invalid="ignore"):
         probs = head.probabilities(y)
-    if probs is None:
+    if probs is not None:
+        header = ["prediction", *(f"p_{c}" for c in classes.tolist())]
+        return header, [[label, *row] for label, row in zip(labels, probs.tolist())]
+    scores = head.scores(y)
+    if scores is None:
         return ["prediction"], [[label] for label in labels]
-    header = ["prediction", *(f"p_{c}" for c in classes.tolist())]
-    return header, [[label, *row] for label, row in zip(labels, probs.tolist())]
+    names = ["score"] if scores.shape[1] == 1 else [f"score_{c}" for c in classes.tolist()]
+    return ["prediction", *names], [[label, *row] for label, row in zip(labels, scores.tolist())]
+
+
+def kept_columns(
+    path: Path, names: list[str], header: list[str], rows: list[list]
+) -> tuple[list[str], list[list]]:
+    """``mlp predict --keep``: the named columns of the input file, as written there, put
+    before the predictions (identifiers, to join the predictions back to the data)."""
+    if detect_format(path) != "csv":
+        raise UsageError(f"--keep names CSV columns, but {path} is not a CSV file")
+    taken = [n for n in names if n in header]
+    if taken:
+        raise UsageError(f"--keep {taken[0]}: the predictions have a column of that name")
+    cells = read_columns(path, names)
+    return [*names, *header], [[*k, *row] for k, row in zip(cells.tolist(), rows)]
 
 
 def dataset_for(

@@ -135,6 +135,16 @@ def csv_columns(path: str | Path) -> list[str]:
     return _read_header(path)[1]
 
 
+def read_columns(path: str | Path, wanted: list[str]) -> np.ndarray:
+    """The cells of the named columns as text (N, len(wanted)), one row per data row."""
+    path = Path(path)
+    _check_file(path)
+    _, names, lines = _read_header(path)
+    columns = [_column_index(path, names, name, "kept") for name in wanted]
+    _row_lines(path, lines, len(names))
+    return _text(path, columns)
+
+
 def _column_index(path: Path, names: list[str], wanted: str, role: str) -> int:
     if wanted in names:
         return names.index(wanted)

@@ -85,6 +85,10 @@ class Head:
         """(N, K) outputs -> (N, n_classes) class probabilities, or None."""
         return None
 
+    def scores(self, outputs: np.ndarray) -> np.ndarray | None:
+        """(N, K) decision scores where the loss defines no probabilities, or None."""
+        return None
+
 
 class SquaredErrorHead(Head):
     """½ Σ_k (y_k − t_k)²: regression, or classification with 0/1 (one-hot) targets."""
@@ -130,6 +134,11 @@ class HingeHead(Head):
 
     def op(self, targets: np.ndarray) -> Op:
         return Hinge() if targets.ndim == 2 else MulticlassHinge()
+
+    def scores(self, outputs: np.ndarray) -> np.ndarray:
+        """The margins themselves: y > 0 means the second class for two classes, and the
+        largest y_k wins for K; |y| ≥ 1 is outside the margin."""
+        return outputs
 
 
 class CrossEntropyHead(Head):
