@@ -37,13 +37,15 @@ def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
-def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+def _kv_table(title: str, rows: list[tuple[str, str]]) -> Text:
+    """A title, then one ``key  value`` line per row. Plain lines, not a table: a table
+    would break a long value mid-phrase to fit a narrow terminal, and the console's
+    soft wrap leaves a long line whole (the terminal wraps it; a pipe keeps it)."""
+    width = max((len(k) for k, _ in rows), default=0)
+    text = Text(title, style="italic")
     for k, v in rows:
-        table.add_row(k, v)
-    return table
+        text.append("\n" + k.ljust(width), style="bold").append("  " + v)
+    return text
 
 
 def describe_lr(exp: Experiment) -> str:
