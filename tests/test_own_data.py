@@ -13,8 +13,14 @@ from conftest import CONFIGS, DATASETS
 from mlpcli.config.schema import Config
 from mlpcli.data.loaders import load_csv
 from mlpcli.data.weights import class_weights
-from mlpcli.engine import BinaryCrossEntropy, Hinge, MulticlassHinge, Node
-from mlpcli.engine import SoftmaxCrossEntropy, SquaredError
+from mlpcli.engine import (
+    BinaryCrossEntropy,
+    Hinge,
+    MulticlassHinge,
+    Node,
+    SoftmaxCrossEntropy,
+    SquaredError,
+)
 from mlpcli.files.model import load_model
 from mlpcli.gradcheck import check_op
 from mlpcli.nn.encoding import Encoder

@@ -33,8 +33,7 @@ def predict(
         typer.Option(
             "--keep",
             metavar="COLUMNS",
-            help="Copy these input columns (comma-separated, e.g. id,name) into the output, "
-            "first.",
+            help="Copy these input columns (comma-separated, e.g. id,name) into the output, first.",
         ),
     ] = None,
     json_: JsonOption = False,
@@ -52,9 +51,9 @@ def predict(
     Example:  mlp predict runs/quickstart-1 --data datasets/moons.csv --out predictions.csv
     """
     with reported_errors(debug, json_):
+        from mlpcli.errors import UsageError
         from mlpcli.files.atomic import check_output, write_output
         from mlpcli.files.model import load_model
-        from mlpcli.errors import UsageError
         from mlpcli.inference import dataset_for, kept_columns, predictions
 
         inputs = [p for p in (run, run / "model.safetensors", data, labels) if p is not None]

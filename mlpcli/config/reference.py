@@ -32,8 +32,7 @@ MEANING: dict[str, str] = {
     "(the forms of data.train)",
     "data.validation_split": "fraction of the training rows held out for validation "
     "(stratified for classification)",
-    "data.test": "another source for the test set, instead of test_split "
-    "(the forms of data.train)",
+    "data.test": "another source for the test set, instead of test_split (the forms of data.train)",
     "data.test_split": "fraction held out for testing, before validation_split",
     "data.target": "CSV target column(s); default the last column",
     "data.features": "CSV feature columns; default every other column",
