@@ -139,7 +139,7 @@ def test_a_numeric_column_can_be_declared_categorical(write, mlp, tmp_path):
 @pytest.mark.parametrize(
     "extra,pattern",
     [
-        ("  categorical: {regio: {}}", r"categorical column 'regio' not found.*did you mean 'region'"),
+        ("  categorical: {regio: {}}", r"column 'regio' not found.*did you mean 'region'"),
         ("  categorical: {region: {unknown: ignore}}", r"data\.categorical\.region\.unknown .*"
                                                        r"'ignore' is not one of error, zeros"),
         ("  categorical: [label]", r"categorical column 'label' is not a feature"),
@@ -165,8 +165,8 @@ def test_missing_cells_are_refused_by_default_with_the_way_to_allow_them(write, 
     refused(res, r"d\.csv: Input contains NaN \(line 5, column 'income'\); to fill missing "
                  r"values, set data\.missing: \{strategy: mean\}", tmp_path)  # fmt: skip
     text = table().replace("r3,north,", "r3,,")
-    refused(mlp("train", setup(write, text)),
-            r"empty cell \(a missing value\) at line 5, column 'region'; to fill", tmp_path)  # fmt: skip
+    pattern = r"empty cell \(a missing value\) at line 5, column 'region'; to fill"
+    refused(mlp("train", setup(write, text)), pattern, tmp_path)
 
 
 @pytest.mark.parametrize("strategy", ["mean", "median", "most_frequent", "constant"])
@@ -204,8 +204,8 @@ def test_missing_imputation_trains_predicts_and_reloads(write, mlp, tmp_path):
 
 def test_bad_missing_settings(write, mlp, tmp_path):
     extra = "  missing: {strategy: average}"
-    refused(mlp("train", setup(write, table(), extra=extra)),
-            r"data\.missing\.strategy .*'average' is not one of mean, median", tmp_path)  # fmt: skip
+    pattern = r"data\.missing\.strategy .*'average' is not one of mean, median"
+    refused(mlp("train", setup(write, table(), extra=extra)), pattern, tmp_path)
     extra = "  missing: {strategy: mean, fill_value: 3}"
     refused(
         mlp("train", setup(write, table(), extra=extra)),
