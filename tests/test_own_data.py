@@ -143,10 +143,14 @@ def test_a_numeric_column_can_be_declared_categorical(write, mlp, tmp_path):
         ("  categorical: {region: {unknown: ignore}}", r"data\.categorical\.region\.unknown .*"
                                                        r"'ignore' is not one of error, zeros"),
         ("  categorical: [label]", r"categorical column 'label' is not a feature"),
+        ("  class_weight: {c: 2}", r"data\.class_weight: 'c' is not a class of the training data"),
+        ("  class_weight: {a: -1}", r"data\.class_weight\.a .*must be > 0"),
+        ("  class_weight: balance", r"data\.class_weight .*'balance' is not one of balanced"),
     ],
-    ids=["misspelled column", "unknown policy", "the target"],
+    ids=["misspelled column", "unknown policy", "the target", "unknown class", "negative",
+         "misspelled"],
 )  # fmt: skip
-def test_bad_categorical_settings(extra, pattern, write, mlp, tmp_path):
+def test_bad_categorical_and_class_weight_settings(extra, pattern, write, mlp, tmp_path):
     refused(mlp("train", setup(write, table(), extra=extra)), pattern, tmp_path)
 
 
@@ -270,19 +274,6 @@ def test_class_weights_in_training_eval_and_summary_agree(write, mlp, tmp_path):
     assert "class weights a" in res.stderr
     ev = mlp("eval", "run", "--json", "-q").json()  # the validation split, weighted alike
     assert ev["loss"] == pytest.approx(summary["final"]["val_loss"], rel=1e-6)
-
-
-@pytest.mark.parametrize(
-    "extra,pattern",
-    [
-        ("  class_weight: {c: 2}", r"data\.class_weight: 'c' is not a class of the training data"),
-        ("  class_weight: {a: -1}", r"data\.class_weight\.a .*must be > 0"),
-        ("  class_weight: balance", r"data\.class_weight .*'balance' is not one of balanced"),
-    ],
-    ids=["unknown class", "negative", "misspelled"],
-)  # fmt: skip
-def test_bad_class_weights(extra, pattern, write, mlp, tmp_path):
-    refused(mlp("train", setup(write, table(), extra=extra)), pattern, tmp_path)
 
 
 def test_class_weights_are_for_classification_only(write, mlp, tmp_path):
