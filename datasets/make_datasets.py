@@ -44,6 +44,9 @@ SYNTHETIC: dict[str, tuple[str, int, dict]] = {
 
 REAL = ("iris", "digits", "diabetes")
 
+#: Made here, not by a package generator: data as it comes (see make_customers).
+TABULAR = ("customers",)
+
 IRIS_COLUMNS = ["sepal_length", "sepal_width", "petal_length", "petal_width", "species"]
 
 
@@ -101,6 +104,54 @@ def make_digits(out: Path) -> Path:
     return path
 
 
+def make_customers(out: Path, n: int = 600, seed: int = 7) -> Path:
+    """A customer table as a user brings it: an identifier, two categorical columns, a
+    column with empty cells, and imbalanced classes (about one customer in six churns).
+
+    The chance to churn is logistic in the tenure, the monthly spend, the plan, the
+    region and the support calls; income is missing for one customer in ten (more often
+    among those who churn, so the missing-value indicator carries information).
+    """
+    rng = np.random.default_rng(seed)
+    regions, plans = ["north", "south", "east", "west"], ["basic", "plus", "pro"]
+    region = rng.choice(len(regions), size=n, p=[0.4, 0.25, 0.2, 0.15])
+    plan = rng.choice(len(plans), size=n, p=[0.5, 0.3, 0.2])
+    age = rng.integers(18, 80, size=n)
+    tenure = rng.gamma(2.0, 12.0, size=n).round(0) + 1
+    spend = (20 + 25 * plan + rng.normal(0, 8, size=n)).clip(5).round(2)
+    calls = rng.poisson(1.0 + 0.8 * (region == 3), size=n)
+    income = (28 + 0.6 * age + 12 * plan + rng.normal(0, 10, size=n)).clip(8).round(1)
+    logit = (
+        -0.8
+        - 0.12 * tenure
+        + 0.06 * (spend - 40)
+        + 0.9 * calls
+        - 1.5 * (plan == 2)
+        + 1.2 * (region == 1)
+    )
+    churned = rng.random(n) < 1 / (1 + np.exp(-logit))
+    gone = rng.random(n) < np.where(churned, 0.25, 0.07)
+    header = ["id", "region", "plan", "age", "income", "monthly_spend", "tenure_months",
+              "support_calls", "churned"]  # fmt: skip
+    rows = (
+        [
+            f"C{i + 1:04d}",
+            regions[region[i]],
+            plans[plan[i]],
+            str(int(age[i])),
+            "" if gone[i] else fmt(income[i]),
+            fmt(spend[i]),
+            str(int(tenure[i])),
+            str(int(calls[i])),
+            "yes" if churned[i] else "no",
+        ]
+        for i in range(n)
+    )
+    path = out / "customers.csv"
+    write_csv(path, header, rows)
+    return path
+
+
 def make_diabetes(out: Path) -> Path:
     """Efron et al.'s 442 diabetes patients, in raw units (not scikit-learn's scaled copy).
 
@@ -144,7 +195,7 @@ def make_real(names: Iterable[str], out: Path) -> list[Path]:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Regenerate the CSV files in datasets/.")
-    known = [*SYNTHETIC, *REAL]
+    known = [*SYNTHETIC, *TABULAR, *REAL]
     parser.add_argument(
         "names", nargs="*", metavar="NAME", help=f"datasets to build (default: all of {known})"
     )
@@ -159,6 +210,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     names = args.names or known
     args.out.mkdir(parents=True, exist_ok=True)
     written = [make_synthetic(n, args.out) for n in names if n in SYNTHETIC]
+    written += [make_customers(args.out) for n in names if n == "customers"]
     written += make_real([n for n in names if n in REAL], args.out)
     for path in written:
         print(f"wrote {path} ({path.stat().st_size:,} bytes)")

@@ -16,6 +16,7 @@ from mlpcli.config import Config
 from mlpcli.config.resolve import regularizer_lambdas
 from mlpcli.data.batching import BatchSchedule, Growth
 from mlpcli.engine import Node
+from mlpcli.experiment import rng
 from mlpcli.nn.features import FEATURES, BasisFunctions
 from mlpcli.nn.heads import HEADS, Head
 from mlpcli.nn.inputs import InputTransform
@@ -61,6 +62,8 @@ def model(
         dtype=np.dtype(config.dtype),
         inputs=inputs,
         target_scale=target_scale,
+        dropout=m.dropout,
+        dropout_rng=rng(config.seed, "dropout"),
     )
 
 

@@ -28,6 +28,7 @@ ROLES = {
     "shuffle": 7,
     "test_split": 8,
     "curvature": 9,  # power iteration start vectors (mlp lr)
+    "dropout": 10,  # dropout masks, one stream per run (saved with the state)
 }
 
 
@@ -60,6 +61,7 @@ class Split:
     targets: np.ndarray
     labels: np.ndarray
     rows: np.ndarray | None = None
+    weights: np.ndarray | None = None  # per-example class weights, aligned with targets
 
     def __len__(self) -> int:
         return len(self.x) if self.rows is None else len(self.rows)
@@ -71,9 +73,9 @@ class Split:
         r = self.rows[start:stop]
         return self.x[r], self.targets[r], self.labels[r]
 
-    def selected(self, array: np.ndarray) -> np.ndarray:
-        """This split's rows of an array aligned with ``x`` (its targets or labels)."""
-        return array if self.rows is None else array[self.rows]
+    def selected(self, array: np.ndarray | None) -> np.ndarray | None:
+        """This split's rows of an array aligned with ``x`` (its targets, labels or weights)."""
+        return array if self.rows is None or array is None else array[self.rows]
 
 
 @dataclass
@@ -91,6 +93,7 @@ class Experiment:
     train: Split
     validation: Split | None
     test: Split | None
+    class_weight: np.ndarray | None = None  # c_k per class, mean 1 over the training rows
 
     @property
     def dtype(self) -> np.dtype:

@@ -190,8 +190,10 @@ def check_model(
     max_entries: int | None = None,
     rng: np.random.Generator | None = None,
     nodes: bool = False,
+    weights: np.ndarray | None = None,
 ) -> list[TensorCheck]:
-    """Check ∂E/∂w for every parameter of ``objective.model`` on one batch (float64).
+    """Check ∂E/∂w for every parameter of ``objective.model`` on one batch (float64),
+    with the batch's class ``weights`` (|B|,) when the loss is weighted.
 
     With ``nodes=True`` also check ∂E/∂h for the output h of every layer
     (hidden activations and the network outputs y), each probed as a leaf
@@ -199,9 +201,18 @@ def check_model(
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     model = objective.model
-    results = check_gradients(
-        lambda: objective(x, targets).total, model.parameters(), max_entries=max_entries, rng=rng
-    )
+    masks = model.dropout_rng.bit_generator.state if model.dropout_rng is not None else None
+
+    def same_masks() -> None:
+        """Dropout draws its masks anew on every forward: differences need the same ones."""
+        if masks is not None:
+            model.dropout_rng.bit_generator.state = masks
+
+    def error(leaf: Node | np.ndarray = x, start: int = 0) -> Node:
+        same_masks()
+        return objective(leaf, targets, start=start, weights=weights).total
+
+    results = check_gradients(error, model.parameters(), max_entries=max_entries, rng=rng)
     if nodes:
         h = x
         for i in range(len(model.layers)):
@@ -209,7 +220,7 @@ def check_model(
                 h = model.forward(Node(h), start=i, stop=i + 1).value
             leaf = Node(h.copy(), requires_grad=True, name=f"layers.{i}.output")
             results += check_gradients(
-                lambda leaf=leaf, i=i: objective(leaf, targets, start=i + 1).total,
+                lambda leaf=leaf, i=i: error(leaf, i + 1),
                 [leaf],
                 max_entries=max_entries,
                 rng=rng,

@@ -13,12 +13,13 @@ import numpy as np
 
 from mlpcli.config import Config, load_config
 from mlpcli.data.dataset import Dataset
-from mlpcli.data.loaders import csv_columns, shown
+from mlpcli.data.loaders import csv_columns, read_columns, shown
 from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.targets import encode_classes, regression_targets
 from mlpcli.errors import DataError, UsageError
 from mlpcli.files.model import SavedModel
 from mlpcli.metrics import classification_report, data_loss, regression_report
+from mlpcli.nn.encoding import UnknownCategory
 from mlpcli.nn.heads import HEADS
 from mlpcli.prepare import held_out_data
 
@@ -47,9 +48,12 @@ def _report(saved: SavedModel, data: Dataset) -> dict:
     config, model = saved.config, saved.model
     head = HEADS[config.loss]()
     out: dict = {"data": data.source, "n": len(data)}
+    weights = None
     if config.data.task == "classification":
         indices, classes = encode_classes(data, saved.classes)
         targets = head.encode(indices, len(classes), model.dtype)
+        if saved.class_weight is not None:  # the loss as training weighed it
+            weights = saved.class_weight[indices].astype(model.dtype)
     else:
         targets = regression_targets(data, model.dtype)
         if targets.shape[1] != model.n_outputs:
@@ -61,9 +65,14 @@ def _report(saved: SavedModel, data: Dataset) -> dict:
     rows = max(1, CHUNK_ENTRIES // model.n_outputs)
     for a in range(0, len(data), rows):
         y = outputs(saved, data.x[a : a + rows])
-        loss_sum += data_loss(head, y, targets[a : a + rows]) * len(y)
+        w = None if weights is None else weights[a : a + rows]
+        loss_sum += data_loss(head, y, targets[a : a + rows], w) * (
+            len(y) if w is None else float(w.sum(dtype=np.float64))
+        )
         kept.append(head.predict(y) if config.data.task == "classification" else y)
-    out["loss"] = loss_sum / len(data)
+    out["loss"] = loss_sum / (
+        len(data) if weights is None else float(weights.sum(dtype=np.float64))
+    )
     if config.data.task == "classification":
         out.update(classification_report(np.concatenate(kept), indices, classes))
     else:
@@ -82,10 +91,28 @@ def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]
     labels = classes[head.predict(y)].tolist()
     with np.errstate(over="ignore", invalid="ignore"):
         probs = head.probabilities(y)
-    if probs is None:
+    if probs is not None:
+        header = ["prediction", *(f"p_{c}" for c in classes.tolist())]
+        return header, [[label, *row] for label, row in zip(labels, probs.tolist())]
+    scores = head.scores(y)
+    if scores is None:
         return ["prediction"], [[label] for label in labels]
-    header = ["prediction", *(f"p_{c}" for c in classes.tolist())]
-    return header, [[label, *row] for label, row in zip(labels, probs.tolist())]
+    names = ["score"] if scores.shape[1] == 1 else [f"score_{c}" for c in classes.tolist()]
+    return ["prediction", *names], [[label, *row] for label, row in zip(labels, scores.tolist())]
+
+
+def kept_columns(
+    path: Path, names: list[str], header: list[str], rows: list[list]
+) -> tuple[list[str], list[list]]:
+    """``mlp predict --keep``: the named columns of the input file, as written there, put
+    before the predictions (identifiers, to join the predictions back to the data)."""
+    if detect_format(path) != "csv":
+        raise UsageError(f"--keep names CSV columns, but {path} is not a CSV file")
+    taken = [n for n in names if n in header]
+    if taken:
+        raise UsageError(f"--keep {taken[0]}: the predictions have a column of that name")
+    cells = read_columns(path, names)
+    return [*names, *header], [[*k, *row] for k, row in zip(cells.tolist(), rows)]
 
 
 def run_config(run: Path | None) -> Config:
@@ -120,7 +147,7 @@ def dataset_for(
     IDX images need their ``labels`` file to be evaluated.
     """
     if path is None:
-        return held_out_data(run_config(run))
+        return checked(saved, held_out_data(run_config(run)))
     path = Path(path)
     target = features = None
     if labels is None and detect_format(path) == "csv":
@@ -133,7 +160,22 @@ def dataset_for(
             )
         target = present or None
         features = saved.feature_names if all(f in columns for f in saved.feature_names) else None
+    encoder = saved.model.inputs.encoder
+    text = [] if encoder is None else [n for n, k in zip(encoder.names, encoder.kinds) if k == "t"]
     data, _ = read_file(path, dtype=saved.model.dtype, target=target, features=features,
-                        targets=targets, labels=labels)  # fmt: skip
+                        targets=targets, labels=labels, text=text, detect_text=False,
+                        missing=encoder is not None and encoder.strategy is not None)  # fmt: skip
     data.check_width(len(saved.feature_names))
+    return checked(saved, data)
+
+
+def checked(saved: SavedModel, data: Dataset) -> Dataset:
+    """``data``, after refusing a category the model never saw (unless it encodes those as
+    zeros), named with its line, before any output is computed."""
+    encoder = saved.model.inputs.encoder
+    if encoder is not None:
+        try:
+            encoder.check(data.x)
+        except UnknownCategory as e:
+            raise DataError(f"{data.source}, {data.where(e.row)}, {e}") from None
     return data

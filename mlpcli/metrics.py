@@ -21,14 +21,18 @@ METRIC = {"classification": "accuracy", "regression": "mse"}
 CHUNK = 8192
 
 
-def data_loss(head: Head, outputs: np.ndarray, targets: np.ndarray) -> float:
-    """(1/N) Σ_n L(t_n, y_n): the data term of E over all rows, no penalty."""
+def data_loss(
+    head: Head, outputs: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None
+) -> float:
+    """The data term of E over all rows, no penalty: (1/N) Σ_n L(t_n, y_n), or with
+    per-example weights the weighted mean Σ_n w_n L_n / Σ_n w_n."""
     total = 0.0
     with no_grad():
         for a in range(0, len(outputs), CHUNK):
             b = min(a + CHUNK, len(outputs))
-            total += float(head.loss(Node(outputs[a:b]), Node(targets[a:b])).value) * (b - a)
-    return total / len(outputs)
+            w = None if weights is None else Node(weights[a:b])
+            total += float(head.loss(Node(outputs[a:b]), Node(targets[a:b]), w).value) * (b - a)
+    return total / (len(outputs) if weights is None else float(np.sum(weights, dtype=np.float64)))
 
 
 def accuracy(predicted: np.ndarray, labels: np.ndarray) -> float:

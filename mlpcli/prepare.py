@@ -6,8 +6,9 @@ The path of ``mlp train`` before its first step:
    generator with its own random stream);
 2. encode the training targets (class indices and the head's encoding, or
    real values) and plan the held-out rows (test first, then validation);
-3. fit the model's input transform on the training rows (standardization,
-   then φ) and apply it to every split, in place where the arrays are ours;
+3. fit the model's input transform on the training rows (categorical
+   encoding and missing values, standardization, then φ) and apply it to
+   every split, in place where the arrays are ours;
 4. build the network and draw its initial weights.
 
 Bad data or a config that cannot fit the data is refused here, before any
@@ -26,8 +27,10 @@ from mlpcli.data.sources import read_file
 from mlpcli.data.splits import SplitPlan, plan_splits
 from mlpcli.data.synthetic import GENERATORS, REGRESSION_GENERATORS, BadParameter
 from mlpcli.data.targets import encode_classes, regression_targets
+from mlpcli.data.weights import class_weights
 from mlpcli.errors import ConfigError, DataError
 from mlpcli.experiment import Experiment, Split, rng
+from mlpcli.nn.encoding import Encoder, UnknownCategory
 from mlpcli.nn.features import BasisFunctions
 from mlpcli.nn.heads import Head
 from mlpcli.nn.inputs import InputTransform
@@ -59,12 +62,19 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
         targets = scale.encode(labels)
     inputs = fit_inputs(config, train_data, plan, n_out)
     x_train = prepared(inputs, train_data)
+    weight = None
+    if config.data.class_weight is not None:
+        train_labels = labels if plan.train is None else labels[plan.train]
+        weight = class_weights(config.data.class_weight, train_labels, classes)
+    w = None if weight is None else weight[labels].astype(dtype)
     splits = {
-        "train": Split("train", x_train, targets, labels, plan.train),
+        "train": Split("train", x_train, targets, labels, plan.train, w),
         "validation": None
         if plan.validation is None
-        else Split("validation", x_train, targets, labels, plan.validation),
-        "test": None if plan.test is None else Split("test", x_train, targets, labels, plan.test),
+        else Split("validation", x_train, targets, labels, plan.validation, w),
+        "test": None
+        if plan.test is None
+        else Split("test", x_train, targets, labels, plan.test, w),
     }
     for role, data in others.items():
         t, lab, _ = encode(data, task, head, classes, dtype)
@@ -74,7 +84,8 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
             )
         if scale is not None:
             t = scale.encode(lab)
-        splits[role] = Split(role, prepared(inputs, data), t, lab)
+        w = None if weight is None else weight[lab].astype(dtype)
+        splits[role] = Split(role, prepared(inputs, data), t, lab, weights=w)
     check_batch_size(config, len(splits["train"]), train_data.source)
 
     model = build.model(config, inputs, n_out, scale)
@@ -89,17 +100,27 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
         head=head,
         regularizer=build.regularizer(config),
         **splits,
+        class_weight=weight,
     )
 
 
-def load_source(source, role: str, config: Config) -> tuple[Dataset, Dataset | None]:
-    """Read one configured data source: (data, the test set an .npz bundles, or None)."""
+def load_source(
+    source, role: str, config: Config, text: list[str] | None = None
+) -> tuple[Dataset, Dataset | None]:
+    """Read one configured data source: (data, the test set an .npz bundles, or None).
+
+    ``text``: the categorical columns, fixed by the training data (for the
+    validation and test sources); by default those of ``data.categorical``
+    and any column of words.
+    """
     dtype, d = np.dtype(config.dtype), config.data
     if hasattr(source, "path"):
         return read_file(source.path, dtype=dtype, target=d.target, features=d.features,
-                         role=f"data.{role}")  # fmt: skip
-    if d.target is not None or d.features is not None:
-        key = "target" if d.target is not None else "features"
+                         role=f"data.{role}", text=list(d.categorical or ()) if text is None
+                         else text, detect_text=text is None,
+                         missing=d.missing is not None)  # fmt: skip
+    if d.target is not None or d.features is not None or d.categorical:
+        key = "target" if d.target is not None else "features" if d.features else "categorical"
         raise ConfigError(f"data.{key}: names CSV columns, but data.{role} is not a CSV file")
     if hasattr(source, "images"):
         return load_idx(source.images, source.labels, dtype=dtype), None
@@ -172,7 +193,7 @@ def other_sources(
     for role in ("validation", "test"):
         source = getattr(config.data, role)
         if source is not None:
-            out[role], _ = load_source(source, role, config)
+            out[role], _ = load_source(source, role, config, train.text_columns)
     for data in out.values():
         data.check_width(train.x.shape[1])
     return out
@@ -184,7 +205,8 @@ def fit_inputs(config: Config, data: Dataset, plan: SplitPlan, n_out: int) -> In
         basis = build.basis(config)
     except ValueError as e:
         raise ConfigError(f"model.features: {e}") from None
-    check_size(config, len(data), data.x.shape[1], basis, n_out)
+    encoder = fit_encoder(config, data, plan)
+    check_size(config, len(data), encoder.n_outputs if encoder else data.x.shape[1], basis, n_out)
     try:
         return InputTransform.fit(
             data.x,
@@ -192,16 +214,43 @@ def fit_inputs(config: Config, data: Dataset, plan: SplitPlan, n_out: int) -> In
             standardize=config.data.standardize,
             basis=basis,
             rng=rng(config.seed, "features"),
+            encoder=encoder,
         )
+    except UnknownCategory as e:
+        raise DataError(f"{data.source}, {data.where(e.row)}, {e}") from None
     except ValueError as e:
         raise ConfigError(f"model.features: {e}") from None
+
+
+def fit_encoder(config: Config, data: Dataset, plan: SplitPlan) -> Encoder | None:
+    """The categorical encoding and missing-value filling fitted on the training rows, or
+    None when every column is a number and missing values are refused."""
+    missing = config.data.missing
+    if not data.text_columns and missing is None:
+        return None
+    unknown = {name: c.unknown for name, c in (config.data.categorical or {}).items()}
+    try:
+        return Encoder.fit(
+            data.x,
+            plan.train,
+            data.feature_names,
+            unknown=unknown,
+            strategy=None if missing is None else missing.strategy,
+            indicator=missing is not None and missing.indicator,
+            fill_value=0.0 if missing is None else missing.fill_value,
+        )
+    except ValueError as e:
+        raise DataError(f"{data.source}: {e}") from None
 
 
 def prepared(inputs: InputTransform, data: Dataset) -> np.ndarray:
     """``data``'s inputs through the fitted transform, in place (the loaded arrays are ours),
     refused if the transform made any of them infinite (a φ parameter out of range)."""
-    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
-        x = inputs(data.x, inplace=True)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+            x = inputs(data.x, inplace=True)
+    except UnknownCategory as e:
+        raise DataError(f"{data.source}, {data.where(e.row)}, {e}") from None
     for start in range(0, len(x), 16384):
         bad = ~np.isfinite(x[start : start + 16384])
         if bad.any():

@@ -244,6 +244,9 @@ def summary_of(
         "warnings": loss_warnings([r.train_loss for r in state.history]),
         "threads": threads.in_effect(),
         "config": exp.config.model_dump(mode="json", by_alias=True),
+        "class_weight": None
+        if exp.class_weight is None
+        else dict(zip(map(str, exp.classes.tolist()), exp.class_weight.tolist())),
     }
 
 
@@ -311,7 +314,12 @@ class Checkpointer:
         self.seconds = exp.config.train.checkpoint_seconds
         self.fingerprint = fingerprint(exp.config)
         self.saved = SavedModel(
-            exp.model, exp.config, exp.classes, exp.feature_names, exp.target_names
+            exp.model,
+            exp.config,
+            exp.classes,
+            exp.feature_names,
+            exp.target_names,
+            class_weight=exp.class_weight,
         )  # the model's parameters are read at each save
         self.last_write = time.monotonic()
         self.summary: dict | None = None

@@ -50,6 +50,7 @@ class TrainState:
     step_in_epoch: int = 0  # finished steps of the unfinished epoch
     epoch_rng: dict | None = None  # shuffling RNG state when the unfinished epoch began
     rng_state: dict | None = None  # shuffling RNG state now (saved with each checkpoint)
+    dropout_rng: dict | None = None  # dropout masks' RNG state now (None: no dropout)
     loss_sum: float = 0.0  # Σ batch data loss · batch size, this epoch so far
     epoch_seconds: float = 0.0  # time spent in the unfinished epoch so far
     elapsed: float = 0.0  # seconds of training over all sessions
@@ -74,6 +75,7 @@ class TrainState:
     @classmethod
     def from_saved(cls, d: dict, table: np.ndarray) -> TrainState:
         """Rebuild from :meth:`to_saved`; a field of the wrong type raises TypeError."""
+        d = {"dropout_rng": None, **d}  # states written before dropout existed
         for f in fields(cls):
             if f.name != "history" and not _of_type(d.get(f.name, _MISSING), f.type):
                 raise TypeError(f"{f.name} = {d.get(f.name, 'missing')!r} is not {f.type}")
@@ -152,6 +154,7 @@ class Trainer:
         self.should_stop = should_stop or (lambda: False)
         train = exp.train
         self.gather_x, self.gather_t = Gather(train.x), Gather(train.targets)
+        self.gather_w = None if train.weights is None else Gather(train.weights)
         # Outputs of the current epoch's batches, for the running training metric.
         self.epoch_outputs = np.zeros((len(train), exp.model.n_outputs), dtype=exp.dtype)
         self.best_params: list[np.ndarray] | None = None
@@ -213,20 +216,23 @@ class Trainer:
         outputs_buffer = self.epoch_outputs
         lr = self.schedule(st.epoch, st.step)
         per_step_lr = self.schedule.unit == "step"
+        weights, wb = train.weights, None
         for start in range(st.step_in_epoch * size, n, size):
             stop = min(start + size, n)
             if whole:
-                xb, tb = train.x, train.targets
+                xb, tb, wb = train.x, train.targets, weights
             elif size == 1:  # stochastic: a view of one row, nothing to copy
                 r = rows[start]
                 xb, tb = train.x[r : r + 1], train.targets[r : r + 1]
+                wb = None if weights is None else weights[r : r + 1]
             else:
                 batch_rows = rows[start:stop]
                 xb, tb = self.gather_x(batch_rows), self.gather_t(batch_rows)
+                wb = None if weights is None else self.gather_w(batch_rows)
             if per_step_lr:
                 lr = self.schedule(st.epoch, st.step)
             optimizer.zero_grad()
-            e = objective.step(xb, tb)
+            e = objective.step(xb, tb, wb)
             value = float(e.total.value)
             if not math.isfinite(value):
                 self._diverged(f"the loss is {value}")
@@ -337,6 +343,9 @@ class Trainer:
     def snapshot(self) -> tuple[dict, dict[str, np.ndarray]]:
         """(state as a dict, arrays) for a checkpoint; records the RNG's position first."""
         self.state.rng_state = self.shuffle_rng.bit_generator.state
+        dropout_rng = self.exp.model.dropout_rng
+        if any(self.exp.model.dropout) and dropout_rng is not None:
+            self.state.dropout_rng = dropout_rng.bit_generator.state
         state, history = self.state.to_saved()
         return state, {**self.arrays(), "history": history}
 
@@ -351,6 +360,8 @@ class Trainer:
         if state.step_in_epoch:
             self.epoch_outputs[...] = arrays["running.outputs"]
         self.shuffle_rng.bit_generator.state = state.rng_state
+        if state.dropout_rng is not None:
+            self.exp.model.dropout_rng.bit_generator.state = state.dropout_rng
         self.state = state
         self.last_good = [p.value.copy() for p in self.params]
 
@@ -378,14 +389,14 @@ def _outputs_and_truth(exp: Experiment, split: Split) -> tuple[np.ndarray, np.nd
 def measure(exp: Experiment, split: Split) -> tuple[float, float]:
     """(data loss, task metric) of the model as it stands on one split."""
     outputs, truth = _outputs_and_truth(exp, split)
-    loss = data_loss(exp.head, outputs, truth)
+    loss = data_loss(exp.head, outputs, truth, split.selected(split.weights))
     return loss, metric(exp.task, exp.head, outputs, split.selected(split.labels))
 
 
 def evaluate(exp: Experiment, split: Split) -> dict:
     """The summary's report on a split: loss and accuracy, or loss, MSE, MAE and R²."""
     outputs, truth = _outputs_and_truth(exp, split)
-    out = {"loss": data_loss(exp.head, outputs, truth)}
+    out = {"loss": data_loss(exp.head, outputs, truth, split.selected(split.weights))}
     if exp.task == "regression":
         out.update(regression_report(outputs, truth))
     else:

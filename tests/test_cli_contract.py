@@ -43,7 +43,7 @@ def clean_error(res, code=2):
     [
         (["train", "c.yaml", "--bogus"], "No such option: --bogus"),
         (["train", "c.yaml", "--set"], "expected KEY=VALUE"),  # --set took "--json" as its value
-        (["train", "--set", "--json"], "missing CONFIG"),  # --set swallowed --json: still JSON
+        (["train", "--set", "--json"], "expected KEY=VALUE"),  # --set swallowed --json: still JSON
         (["gradcheck", "c.yaml", "--samples", "0"], "--samples"),
         (["eval"], "Missing argument"),
         (["predict", "run"], "Missing option '--data'"),

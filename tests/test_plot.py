@@ -227,7 +227,7 @@ def test_fields_that_differ_between_runs():
     b = load_config(base, ["train.lr=0.3", "model.hidden=[8]", "seed=4"])
     c = load_config(base, ["train.lr=0.3"])
     assert differing_fields([a, b, c]) == [  # resolved: one activation per hidden layer
-        "seed", "model.hidden", "model.activation", "train.lr.initial",
+        "seed", "model.hidden", "model.activation", "model.dropout", "train.lr.initial",
     ]  # fmt: skip
     assert differing_fields([a, load_config(base)]) == []
     assert labels([a, c], ["q-1", "q-2"]) == ["η=0.1", "η=0.3"]

@@ -27,7 +27,11 @@ app = typer.Typer(
     help="Train and understand multi-layer perceptrons from YAML config files.\n\n"
     "Example:  mlp train configs/quickstart.yaml && mlp eval runs/quickstart-1",
     no_args_is_help=True,
-    add_completion=False,
+    # typer's own --install-completion / --show-completion (bash, zsh, fish, PowerShell)
+    add_completion=True,
+    # click's plain help: flags read as flags (typer's rich panels show every bool option
+    # as "--quiet <bool>", which suggests "--quiet true")
+    rich_markup_mode=None,
     pretty_exceptions_enable=False,
 )
 app.command("train")(train)

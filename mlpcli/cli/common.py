@@ -22,11 +22,26 @@ from mlpcli.errors import MlpError
 if TYPE_CHECKING:
     from rich.console import Console
 
+
+def _assignments(values: list[str] | None) -> list[str] | None:
+    """Refuse ``--set train.lr 0.1`` (a space for the ``=``) before its value is taken for
+    an extra argument: click runs this callback before it complains about extra arguments."""
+    for value in values or []:
+        key, sep, _ = value.partition("=")
+        if not sep or not key.strip():
+            name = key.strip() if key.strip() and not key.startswith("-") else "train.lr"
+            raise typer.BadParameter(
+                f"{value!r}: expected KEY=VALUE, e.g. --set {name}=0.1 (no spaces around '=')"
+            )
+    return values
+
+
 SetOption = Annotated[
     list[str] | None,
     typer.Option(
         "--set",
         metavar="KEY=VALUE",
+        callback=_assignments,
         help="Override a config field, the value read as YAML (repeatable): "
         "--set train.lr=0.05 --set model.hidden=[64,64]",
     ),

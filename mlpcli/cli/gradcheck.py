@@ -59,6 +59,8 @@ def gradcheck(
         exp = prepare(cfg, dtype=np.float64)
         size = batch or min(exp.config.train.batch.size or len(exp.train), 64)
         x, targets, _ = exp.train.take(0, size)
+        weights = exp.train.selected(exp.train.weights)
+        weights = None if weights is None else weights[:size]
         results = check_model(
             exp.objective(),
             x,
@@ -66,6 +68,7 @@ def gradcheck(
             max_entries=samples,
             rng=np.random.default_rng(cfg.seed),
             nodes=nodes,
+            weights=weights,
         )
         passed = all(r.passed for r in results)
         gradcheck_table(console(quiet), results, f"{config} (batch of {len(x)}, float64)")

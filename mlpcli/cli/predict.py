@@ -28,29 +28,44 @@ def predict(
         Path | None, typer.Option("--out", help="Write the CSV here instead of stdout.")
     ] = None,
     labels: LabelsOption = None,
+    keep: Annotated[
+        str | None,
+        typer.Option(
+            "--keep",
+            metavar="COLUMNS",
+            help="Copy these input columns (comma-separated, e.g. id,name) into the output, first.",
+        ),
+    ] = None,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Predict with a trained run: one CSV row per input row.
 
-    Columns: the predicted class and, where the loss defines them, the class
-    probabilities (p_<class>); for regression, the predicted values. With
+    Columns: the predicted class and the class probabilities (p_<class>), or
+    for hinge loss the decision scores (score, or score_<class>); for
+    regression, the predicted values. --keep puts input columns first. With
     --json, stdout holds one JSON document instead: {"columns", "rows"}, or
     with --out {"out", "n", "columns"}.
 
     Example:  mlp predict runs/quickstart-1 --data datasets/moons.csv --out predictions.csv
     """
     with reported_errors(debug, json_):
+        from mlpcli.errors import UsageError
         from mlpcli.files.atomic import check_output, write_output
         from mlpcli.files.model import load_model
-        from mlpcli.inference import dataset_for, predictions
+        from mlpcli.inference import dataset_for, kept_columns, predictions
 
         inputs = [p for p in (run, run / "model.safetensors", data, labels) if p is not None]
         if out is not None:
             check_output(out, inputs=inputs)  # before any work: never overwrite an input
         saved = load_model(run)
+        names = [n.strip() for n in (keep or "").split(",")] if keep is not None else []
+        if keep is not None and not all(names):
+            raise UsageError(f"--keep {keep!r}: expected column names separated by commas")
         header, rows = predictions(saved, dataset_for(saved, data, targets=False, labels=labels))
+        if names:
+            header, rows = kept_columns(data, names, header, rows)
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(header)

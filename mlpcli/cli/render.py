@@ -37,13 +37,15 @@ def pct(x: float | None) -> str:
     return "-" if x is None else f"{100 * x:.2f}%"
 
 
-def _kv_table(title: str, rows: list[tuple[str, str]]) -> Table:
-    table = Table(title=title, show_header=False, title_justify="left", box=None, pad_edge=False)
-    table.add_column(style="bold")
-    table.add_column()
+def _kv_table(title: str, rows: list[tuple[str, str]]) -> Text:
+    """A title, then one ``key  value`` line per row. Plain lines, not a table: a table
+    would break a long value mid-phrase to fit a narrow terminal, and the console's
+    soft wrap leaves a long line whole (the terminal wraps it; a pipe keeps it)."""
+    width = max((len(k) for k, _ in rows), default=0)
+    text = Text(title, style="italic")
     for k, v in rows:
-        table.add_row(k, v)
-    return table
+        text.append("\n" + k.ljust(width), style="bold").append("  " + v)
+    return text
 
 
 def describe_lr(exp: Experiment) -> str:
@@ -92,6 +94,24 @@ def describe_regularizer(exp: Experiment) -> str:
         return "none"
     lams = f"λ₁={r.lambda_l1:g}, λ₂={r.lambda_l2:g}" if r.type == "elastic" else f"λ={r.lam:g}"
     return f"{r.type} ({lams}{', biases too' if r.include_bias else ''})"
+
+
+def describe_inputs(exp: Experiment) -> list[tuple[str, str]]:
+    """The 'inputs' row: the columns treated as categorical and how missing values are
+    filled (none for all-numeric data without imputation)."""
+    encoder = exp.model.inputs.encoder
+    if encoder is None:
+        return []
+    return [("inputs", f"{encoder.describe()} → {encoder.n_outputs} columns")]
+
+
+def describe_class_weight(exp: Experiment) -> str:
+    """', class weights a 0.62, b 2.6' (the weights the loss uses), or ''."""
+    if exp.class_weight is None:
+        return ""
+    pairs = zip(exp.classes.tolist()[:10], exp.class_weight.tolist())
+    more = ", …" if len(exp.classes) > 10 else ""
+    return ", class weights " + ", ".join(f"{c} {w:.3g}" for c, w in pairs) + more
 
 
 def network_table(exp: Experiment) -> Table:
@@ -158,7 +178,8 @@ class TrainingDisplay:
                 + ("; standardized" if d.standardize else "")
                 + ("; targets standardized" if d.standardize_target else ""),
             ),
-            ("loss", exp.config.loss),
+            *describe_inputs(exp),
+            ("loss", exp.config.loss + describe_class_weight(exp)),
             ("regularizer", describe_regularizer(exp)),
             ("optimizer", describe_optimizer(exp)),
             ("batches", describe_batch(exp)),

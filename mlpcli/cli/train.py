@@ -59,6 +59,14 @@ def train(
         ),
     ] = False,
     threads: ThreadsOption = None,
+    print_config: Annotated[
+        bool,
+        typer.Option(
+            "--print-config",
+            help="Print the resolved config (every default filled in) on stdout and exit; "
+            "reads no data and creates no run directory.",
+        ),
+    ] = False,
     json_: JsonOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -72,6 +80,9 @@ def train(
     Example:  mlp train configs/quickstart.yaml --set train.epochs=50 --out runs/quick
     """
     with reported_errors(debug, json_):
+        if print_config:
+            _print_config(config, set_ or [], resume, json_)
+            return
         from mlpcli.cli.render import TrainingDisplay
         from mlpcli.threads import blas_threads, requested
 
@@ -95,6 +106,16 @@ def _named_out(config: Path | None, overrides: list[str], out: Path | None, resu
             "--name-from-overrides names a new run: give a CONFIG, not --out or --resume"
         )
     return Path("runs") / config.stem / run_name(overrides)
+
+
+def _print_config(config: Path | None, overrides: list[str], resume: Path | None, json_: bool):
+    """The config as training would use it: YAML (or one JSON document) on stdout."""
+    from mlpcli.config import load_config, to_json, to_yaml
+
+    if config is None and resume is None:
+        raise ConfigError("missing CONFIG: mlp train CONFIG --print-config")
+    cfg = load_config(config if config is not None else resume / "config.yaml", overrides)
+    typer.echo(to_json(cfg) if json_ else to_yaml(cfg), nl=json_)
 
 
 def _run(config, overrides, out, force, init_from, resume, display, stop):

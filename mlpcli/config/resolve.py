@@ -46,6 +46,11 @@ def _check_data(config: Config, problems: Problems) -> None:
         problems.add(
             ("data", "validation_split"), "give data.validation or data.validation_split, not both"
         )
+    if data.missing is not None and data.missing.strategy != "constant":
+        if data.missing.fill_value != 0:
+            problems.add(("data", "missing", "fill_value"), "only for strategy constant")
+    if data.class_weight is not None and task != "classification":
+        problems.add(("data", "class_weight"), f"only for classification, but the task is {task}")
     if task not in head.tasks:
         problems.add(
             ("loss",),
@@ -69,6 +74,13 @@ def _check_model(config: Config, problems: Problems) -> None:
             ("model", "activation"),
             f"{len(model.activation)} activations for {len(model.hidden)} hidden layers",
         )
+    if isinstance(model.dropout, list) and len(model.dropout) != len(model.hidden):
+        problems.add(
+            ("model", "dropout"),
+            f"{len(model.dropout)} rates for {len(model.hidden)} hidden layers",
+        )
+    elif not model.hidden and model.dropout:
+        problems.add(("model", "dropout"), "needs hidden layers: dropout acts on hidden units")
     init = model.init
     if not isinstance(init, str) and init.std is not None and init.name != "normal":
         problems.add(("model", "init", "std"), f"only for init normal, not {init.name}")
@@ -170,6 +182,8 @@ def resolve(config: Config, base_dir: Path) -> Config:
         d["model"]["init"]["std"] = DEFAULT_NORMAL_STD
     if isinstance(d["model"]["activation"], str):
         d["model"]["activation"] = [d["model"]["activation"]] * len(d["model"]["hidden"])
+    if isinstance(d["model"]["dropout"], (int, float)):
+        d["model"]["dropout"] = [d["model"]["dropout"]] * len(d["model"]["hidden"])
     if isinstance(d["train"]["lr"], (int, float)):
         d["train"]["lr"] = {"schedule": "constant", "initial": d["train"]["lr"]}
     if d["train"]["lr"]["schedule"] == "cosine" and d["train"]["lr"]["period"] is None:

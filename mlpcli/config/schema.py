@@ -56,6 +56,7 @@ from typing import Annotated, Any, Literal, Union, get_type_hints
 from pydantic import (
     AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Discriminator,
     Field,
@@ -66,6 +67,7 @@ from pydantic import (
 from mlpcli.data.batching import BATCH_MODES, Growth
 from mlpcli.data.synthetic import GENERATORS
 from mlpcli.nn.activations import ACTIVATIONS
+from mlpcli.nn.encoding import STRATEGIES, UNKNOWN
 from mlpcli.nn.features import FEATURES
 from mlpcli.nn.heads import HEADS
 from mlpcli.nn.layers import INITIALIZERS
@@ -219,6 +221,21 @@ Source = Annotated[
 ]
 
 
+class CategoricalColumn(Strict):
+    unknown: Literal[UNKNOWN] = "error"  # a category never seen in training: error, or all zeros
+
+
+def _names_are_columns(value: Any) -> Any:
+    """``categorical: [region, plan]`` means each with the default options."""
+    return {name: {} for name in value} if isinstance(value, list) else value
+
+
+class MissingConfig(Strict):
+    strategy: Literal[STRATEGIES] = "mean"  # fitted on the training split
+    indicator: bool = False  # add a 0/1 column per column that had missing values
+    fill_value: float = 0.0  # for strategy constant
+
+
 class DataConfig(Strict):
     train: Source
     validation: Source | None = None
@@ -230,6 +247,19 @@ class DataConfig(Strict):
     task: Literal["classification", "regression"] | None = None
     standardize: bool = True
     standardize_target: bool | None = None  # regression: train on (t − mean) / std
+    # CSV columns read as categorical (text columns are, unnamed), with their options
+    categorical: (
+        Annotated[dict[str, CategoricalColumn], BeforeValidator(_names_are_columns)] | None
+    ) = None
+    missing: MissingConfig | None = None  # impute empty and NaN cells (default: refuse them)
+    # balanced (n / (K n_k)) or {label: weight}; scaled to mean 1 over the training rows
+    class_weight: (
+        value_or_section(
+            Literal["balanced"],
+            dict[Union[int, str], Annotated[float, Field(gt=0)]],  # noqa: UP007
+        )
+        | None
+    ) = None
 
 
 # -- model --------------------------------------------------------------------
@@ -252,12 +282,18 @@ FEATURE_MODELS = {
 FeaturesConfig = tagged_union("type", FEATURE_MODELS)
 
 
+def _one_size_is_a_list(value: Any) -> Any:
+    """``hidden: 64`` means one hidden layer of 64: ``[64]`` (booleans stay errors)."""
+    return [value] if isinstance(value, int) and not isinstance(value, bool) else value
+
+
 class ModelConfig(Strict):
-    hidden: list[PositiveInt] = []
+    hidden: Annotated[list[PositiveInt], BeforeValidator(_one_size_is_a_list)] = []
     activation: one_or_list(ActivationName) = "relu"
     output_activation: ActivationName = "identity"
     init: value_or_section(InitName, InitConfig) = "he"
     features: FeaturesConfig | None = None
+    dropout: one_or_list(Annotated[float, Field(ge=0, lt=1)]) = 0.0  # one per hidden layer
 
 
 # -- regularizer --------------------------------------------------------------

@@ -10,13 +10,48 @@ from mlpcli.errors import DataError
 
 
 @dataclass
+class Table:
+    """Raw inputs with text (categorical) columns: numbers and text side by side.
+
+    A CSV whose features are all numbers reads as a plain (N, D) array; one
+    with a text column reads as a Table, which the model's input transform
+    encodes (``nn/encoding.py``). It indexes by rows like an array.
+
+    Attributes
+    ----------
+    numbers : ndarray (N, Dn)
+        The numeric columns, in order; NaN where a cell is missing.
+    text : ndarray (N, Dt) of str
+        The text columns, in order, stripped; '' where a cell is missing.
+    kinds : str
+        One letter per raw column, in the file's order: 'n' number, 't' text.
+    """
+
+    numbers: np.ndarray
+    text: np.ndarray
+    kinds: str
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (len(self.numbers), len(self.kinds))
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def __getitem__(self, rows: slice | np.ndarray) -> Table:
+        return Table(self.numbers[rows], self.text[rows], self.kinds)
+
+
+@dataclass
 class Dataset:
     """Inputs and raw targets, as read from one source.
 
     Attributes
     ----------
-    x : ndarray (N, D)
-        Floating-point inputs, finite.
+    x : ndarray (N, D), or Table
+        Floating-point inputs, finite (NaN where a cell is missing, only when
+        the config imputes missing values); a :class:`Table` when some
+        columns are text (categorical).
     y : ndarray (N,) or (N, K), or None
         Raw targets: class labels of any kind (strings, integers) or real
         regression targets; :mod:`mlpcli.data.preprocess` encodes them.
@@ -29,7 +64,7 @@ class Dataset:
         and lines differ (CSV headers and comments); used only in messages.
     """
 
-    x: np.ndarray
+    x: np.ndarray | Table
     y: np.ndarray | None  # None for prediction inputs without targets
     feature_names: list[str]
     target_names: list[str]
@@ -38,6 +73,12 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.x)
+
+    @property
+    def text_columns(self) -> list[str]:
+        """The names of the text (categorical) feature columns."""
+        kinds = self.x.kinds if isinstance(self.x, Table) else ""
+        return [name for name, kind in zip(self.feature_names, kinds) if kind == "t"]
 
     def where(self, row: int) -> str:
         """'line 7' (files with lines) or 'row 5' (everything else) for data row ``row``."""

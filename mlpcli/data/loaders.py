@@ -3,7 +3,11 @@
 * CSV: a header row, then one example per line; lines that are blank or
   whitespace, and lines whose first non-blank character is ``#``, are
   skipped (a ``#`` inside a cell is data). The target is the last column
-  unless named; the features are all the other columns unless listed.
+  unless named; the features are all the other columns unless listed. A
+  feature column none of whose cells is a number is text (categorical), and
+  the inputs are then a :class:`~mlpcli.data.dataset.Table`; a column of
+  numbers with a few words among them is refused at the first word. Empty
+  and ``NaN`` cells are missing values, refused unless the caller imputes.
 * NPZ: arrays ``x`` (N, D) and ``y`` (N,) or (N, K), optionally ``x_test``
   and ``y_test``; read with ``allow_pickle=False``, so nothing in the file is
   ever executed.
@@ -26,12 +30,12 @@ import math
 import re
 import zipfile
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import numpy as np
 
-from mlpcli.data.dataset import Dataset
+from mlpcli.data.dataset import Dataset, Table
 from mlpcli.errors import DataError
 from mlpcli.paths import regular_file
 
@@ -49,21 +53,35 @@ def shown(names: list[str], most: int = 12, width: int = 32) -> str:
     return ", ".join(cut) + more
 
 
-def check_finite(x: np.ndarray, data: Dataset, chunk: int = 16384) -> None:
-    """Raise naming the first row and column holding NaN or ±inf.
+#: How the refusal of a missing value says what to do about it.
+MISSING_HINT = (
+    "to fill missing values, set data.missing: {strategy: mean} "
+    "(or median, most_frequent, constant), fitted on the training split"
+)
+
+
+def check_finite(
+    x: np.ndarray, data: Dataset, chunk: int = 16384, missing: bool = False,
+    columns: list[str] | None = None,
+) -> None:  # fmt: skip
+    """Raise naming the first row and column holding NaN (unless ``missing`` values are
+    allowed) or ±inf. ``columns`` names the columns of ``x`` (default the features).
 
     Checked a chunk of rows at a time: a mask of the whole array would cost as
     much memory again as a quarter of the data.
     """
+    names = columns or data.feature_names
     for start in range(0, len(x), chunk):
-        bad = ~np.isfinite(x[start : start + chunk])
+        block = x[start : start + chunk]
+        bad = np.isinf(block) if missing else ~np.isfinite(block)
         if bad.any():
             row, col = (int(i) for i in np.argwhere(bad)[0])
             row += start
             kind = "NaN" if np.isnan(x[row, col]) else "infinity"
+            hint = f"; {MISSING_HINT}" if kind == "NaN" else ""
             raise DataError(
                 f"{data.source}: Input contains {kind} "
-                f"({data.where(row)}, column '{data.feature_names[col]}')"
+                f"({data.where(row)}, column '{names[col]}'){hint}"
             )
 
 
@@ -117,6 +135,16 @@ def csv_columns(path: str | Path) -> list[str]:
     return _read_header(path)[1]
 
 
+def read_columns(path: str | Path, wanted: list[str]) -> np.ndarray:
+    """The cells of the named columns as text (N, len(wanted)), one row per data row."""
+    path = Path(path)
+    _check_file(path)
+    _, names, lines = _read_header(path)
+    columns = [_column_index(path, names, name, "kept") for name in wanted]
+    _row_lines(path, lines, len(names))
+    return _text(path, columns)
+
+
 def _column_index(path: Path, names: list[str], wanted: str, role: str) -> int:
     if wanted in names:
         return names.index(wanted)
@@ -132,6 +160,9 @@ def load_csv(
     features: list[str] | None = None,
     dtype: np.dtype | type = np.float32,
     target_required: bool = True,
+    text: Sequence[str] = (),
+    detect_text: bool = True,
+    missing: bool = False,
 ) -> Dataset:
     """Read a CSV file with a header row.
 
@@ -146,12 +177,20 @@ def load_csv(
     target_required : bool
         False for prediction inputs: a missing target column is then fine
         (``y`` is None) and, with no ``features``, every column is a feature.
+    text : sequence of str
+        Feature columns read as text (categorical) whatever they hold.
+    detect_text : bool
+        Whether other columns none of whose cells is a number are text too
+        (training); False where the model fixes which columns are (prediction).
+    missing : bool
+        Whether empty and NaN cells are allowed (the model imputes them).
 
     Returns
     -------
     Dataset
-        ``x`` (N, D) finite floats; ``y`` (N,) strings for one target column
-        (converted later to class labels or numbers), (N, K) strings for several.
+        ``x`` (N, D) floats, or a :class:`Table` when some features are text;
+        ``y`` (N,) strings for one target column (converted later to class
+        labels or numbers), (N, K) strings for several.
     """
     path = Path(path)
     _check_file(path)
@@ -161,14 +200,23 @@ def load_csv(
     # before the fast C parser reads the numbers (from our own filtered lines, so
     # skipping blank and comment lines follows one rule).
     line_numbers = _row_lines(path, lines, len(names))
-    read = dict(delimiter=",", comments=None, ndmin=2, quotechar='"')
-    try:
-        x = np.loadtxt(_rows(path), usecols=feature_idx, dtype=dtype, **read)
-    except ValueError as e:
-        raise _bad_number(path, names, line_numbers, e) from None
+    forced = {_column_index(path, names, t, "categorical") for t in text}
+    if forced - set(feature_idx):
+        name = names[min(forced - set(feature_idx))]
+        raise DataError(f"{path}: categorical column '{name}' is not a feature")
+    numeric_idx = [i for i in feature_idx if i not in forced]
+    found: list[int] = []
+    try:  # the fast path: every feature a number, parsed by NumPy's C parser
+        x = np.empty((len(line_numbers), 0), dtype=dtype)
+        if numeric_idx:
+            x = np.loadtxt(_rows(path), usecols=numeric_idx, dtype=dtype, ndmin=2, **_READ)
+    except ValueError as e:  # an empty cell, or a word: a text column or a typo
+        cells = _text(path, numeric_idx)
+        x, found = _numbers(path, names, numeric_idx, cells, line_numbers, dtype, detect_text, e)
+    text_idx = sorted(forced | set(found))
     y = None
     if target_idx:
-        y = np.char.strip(np.loadtxt(_rows(path), usecols=target_idx, dtype=str, **read))
+        y = _text(path, target_idx)
         y = y[:, 0] if len(target_idx) == 1 else y
     data = Dataset(
         x=x,
@@ -178,8 +226,89 @@ def load_csv(
         source=str(path),
         line_of_row=lambda row: int(line_numbers[row]),
     )
-    check_finite(x, data)
+    numeric_names = [names[i] for i in feature_idx if i not in text_idx]
+    check_finite(x, data, missing=missing, columns=numeric_names)
+    if text_idx:
+        words = _text(path, text_idx)
+        _check_present(data, words, [names[i] for i in text_idx], missing)
+        kinds = "".join("t" if i in text_idx else "n" for i in feature_idx)
+        data.x = Table(x, words, kinds)
     return data
+
+
+_READ = dict(delimiter=",", comments=None, quotechar='"')
+
+
+def _text(path: Path, columns: list[int]) -> np.ndarray:
+    """The cells of ``columns`` as stripped text (N, len(columns))."""
+    return np.char.strip(np.loadtxt(_rows(path), usecols=columns, dtype=str, ndmin=2, **_READ))
+
+
+def _numbers(
+    path: Path,
+    names: list[str],
+    columns: list[int],
+    cells: np.ndarray,
+    line_numbers: np.ndarray,
+    dtype,
+    detect_text: bool,
+    error: ValueError,
+) -> tuple[np.ndarray, list[int]]:
+    """(numbers of the numeric columns among ``columns``, the text columns among them).
+
+    An empty cell is a missing value (NaN, refused later unless imputed). A
+    column none of whose other cells is a number is text when ``detect_text``;
+    a column mixing numbers and words is refused at its first word, since a
+    typo in a column of numbers must not quietly make it categorical.
+    """
+    out, text = [], []
+    for k, col in enumerate(columns):
+        values = cells[:, k]
+        unique, inverse = np.unique(values, return_inverse=True)
+        parsed = np.array([_number(v) for v in unique.tolist()], dtype=np.float64)
+        words = np.isnan(parsed) & (unique != "") & (np.char.lower(unique) != "nan")
+        if not words.any():
+            with np.errstate(over="ignore"):  # beyond the dtype: inf, refused by check_finite
+                out.append(parsed[inverse].astype(dtype))
+            continue
+        given = unique != ""
+        if detect_text and not (given & ~words).any():
+            text.append(col)
+            continue
+        row = int(np.flatnonzero(words[inverse])[0])
+        hint = (f"; if '{names[col]}' is categorical, list it in data.categorical"
+                if detect_text else "")  # fmt: skip
+        raise DataError(
+            f"{path}, line {int(line_numbers[row])}, column '{names[col]}': "
+            f"could not convert {str(values[row])!r} to a number{hint}"
+        ) from None
+    if not out and not text:
+        raise _bad_number(path, names, line_numbers, error)
+    shape = (len(cells), len(out))
+    return (np.stack(out, axis=1) if out else np.empty(shape, dtype=dtype)), text
+
+
+def _number(cell: str) -> float:
+    """A cell as the CSV parser reads it (``np.loadtxt``, the same rules as the fast path:
+    ``1_000`` is no number here), or NaN when it is no number or empty."""
+    if not cell:
+        return np.nan
+    quoted = '"' + cell.replace('"', '""') + '"'
+    try:
+        return float(np.loadtxt([quoted], dtype=np.float64, ndmin=1, **_READ)[0])
+    except ValueError:
+        return np.nan
+
+
+def _check_present(data: Dataset, words: np.ndarray, names: list[str], missing: bool) -> None:
+    """Refuse an empty text cell unless missing values are imputed."""
+    empty = words == ""
+    if not missing and empty.any():
+        row, col = (int(i) for i in np.argwhere(empty)[0])
+        raise DataError(
+            f"{data.source}: empty cell (a missing value) at {data.where(row)}, "
+            f"column '{names[col]}'; {MISSING_HINT}"
+        )
 
 
 def _columns(
@@ -244,13 +373,18 @@ def _bad_number(path: Path, names: list[str], line_numbers: np.ndarray, e: Value
 
 
 def load_npz(
-    path: str | Path, *, dtype: np.dtype | type = np.float32, targets: bool = True
+    path: str | Path,
+    *,
+    dtype: np.dtype | type = np.float32,
+    targets: bool = True,
+    missing: bool = False,
 ) -> tuple[Dataset, Dataset | None]:
     """Read arrays ``x``, ``y`` (and ``x_test``, ``y_test`` if present) from an .npz file.
 
     Returns the training dataset and the test dataset or None. With
-    ``targets=False`` (prediction) ``y`` may be absent. Object arrays are
-    refused: loading them would mean unpickling code from the file.
+    ``targets=False`` (prediction) ``y`` may be absent; with ``missing`` NaN
+    inputs are allowed (imputed by the model). Object arrays are refused:
+    loading them would mean unpickling code from the file.
     """
     path = Path(path)
     _check_file(path)
@@ -278,17 +412,20 @@ def load_npz(
             except Exception as e:  # zip, zlib and .npy-header errors of a damaged file
                 raise DataError(f"{path}: array '{key}' is unreadable ({e})") from None
 
-        train = _npz_dataset(path, get("x"), get("y") if "y" in keys else None, "x", "y", dtype)
+        y = get("y") if "y" in keys else None
+        train = _npz_dataset(path, get("x"), y, "x", "y", dtype, missing)
         test = None
         if "x_test" in keys or "y_test" in keys:
             if not {"x_test", "y_test"} <= keys:
                 raise DataError(f"{path}: has one of 'x_test'/'y_test' but not both")
-            test = _npz_dataset(path, get("x_test"), get("y_test"), "x_test", "y_test", dtype)
+            test = _npz_dataset(
+                path, get("x_test"), get("y_test"), "x_test", "y_test", dtype, missing
+            )
     return train, test
 
 
 def _npz_dataset(
-    path: Path, x: np.ndarray, y: np.ndarray | None, xname: str, yname: str, dtype
+    path: Path, x: np.ndarray, y: np.ndarray | None, xname: str, yname: str, dtype, missing: bool
 ) -> Dataset:
     if x.dtype.kind not in "biuf":
         raise DataError(f"{path}: array '{xname}' has dtype {x.dtype}, expected numbers")
@@ -313,12 +450,12 @@ def _npz_dataset(
         else [f"{yname}{k}" for k in range(y.shape[1])],
         source=f"{path}[{xname}]",
     )
-    check_finite(x, data)
+    check_finite(x, data, missing=missing)
     with np.errstate(over="ignore"):  # beyond the dtype's range: inf, found just below
         data.x = x.astype(dtype, copy=False)
     if data.x is not x:
         for start in range(0, len(x), 16384):
-            bad = ~np.isfinite(data.x[start : start + 16384])
+            bad = np.isinf(data.x[start : start + 16384])  # NaN was refused (or allowed) above
             if bad.any():
                 row, col = (int(i) for i in np.argwhere(bad)[0])
                 row += start

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -47,24 +48,32 @@ def read_file(
     targets: bool = True,
     labels: str | Path | None = None,
     role: str | None = None,
+    text: Sequence[str] = (),
+    detect_text: bool = True,
+    missing: bool = False,
 ) -> tuple[Dataset, Dataset | None]:
     """Read one data file: (data, the test set an .npz bundles, or None).
 
-    ``target`` and ``features`` name CSV columns (refused for other formats);
+    ``target``, ``features`` and ``text`` name CSV columns (refused for other
+    formats; ``text`` columns are categorical, and with ``detect_text`` so is
+    any column of words); ``missing`` allows empty and NaN cells;
     ``targets=False`` (prediction) accepts data without targets; IDX images
     take their labels from ``labels``. ``role`` names the file in messages
     where the config gave it (``data.train``).
     """
     path = Path(path)
     kind = "idx" if labels is not None else detect_format(path)
-    if kind != "csv" and (target is not None or features is not None):
-        key = "target" if target is not None else "features"
+    if kind != "csv" and (target is not None or features is not None or text):
+        key = "target" if target is not None else "features" if features is not None else None
+        if key is None:
+            raise DataError(f"{path}: the model has categorical columns; give it a CSV file")
         raise DataError(f"data.{key}: names CSV columns, but {role or path} is not a CSV file")
     if kind == "npz":
-        return load_npz(path, dtype=dtype, targets=targets)
+        return load_npz(path, dtype=dtype, targets=targets, missing=missing)
     if kind == "idx":
         if targets and labels is None:
             raise DataError(f"{path}: IDX images need their labels: pass --labels PATH")
         return load_idx(path, labels, dtype=dtype), None
-    data = load_csv(path, target=target, features=features, dtype=dtype, target_required=targets)
+    data = load_csv(path, target=target, features=features, dtype=dtype, target_required=targets,
+                    text=text, detect_text=detect_text, missing=missing)  # fmt: skip
     return data, None

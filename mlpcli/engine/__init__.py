@@ -9,6 +9,7 @@ files or printing.
 """
 
 from .activations import Identity, LeakyRelu, Relu, Sigmoid, Softplus, Tanh
+from .dropout import Dropout
 from .hessian import HessianVectorProduct
 from .losses import (
     BinaryCrossEntropy,
@@ -45,6 +46,7 @@ __all__ = [
     "Add",
     "BinaryCrossEntropy",
     "Div",
+    "Dropout",
     "Exp",
     "FusedLoss",
     "Graph",

@@ -1,10 +1,12 @@
-"""Fused data losses: (1/N) Σ_n L(t_n, y_n) over a batch, as one op each.
+"""Fused data losses: (1/N) Σ_n w_n L(t_n, y_n) over a batch, as one op each.
 
 Every loss op takes two graph inputs, the network's outputs ``y`` (N, K) and
-the targets ``t``, and returns a 0-d array. The targets are a constant node
-like the inputs x, so a recorded graph is replayed on a new batch by setting
-both leaves' values (``Graph``); no gradient flows to them (backward returns
-None for ``t``).
+the targets ``t``, and optionally a third, per-example weights ``w`` (N,)
+(class weights, looked up per row); without it every w_n = 1. It returns a
+0-d array. Targets and weights are constant nodes like the inputs x, so a
+recorded graph is replayed on a new batch by setting the leaves' values
+(``Graph``); no gradient flows to them (backward returns None for ``t`` and
+``w``).
 
 The losses that squash their input (sigmoid, softmax) work on logits with
 the stable arithmetic of ``stable.py``, so outputs of ±1000 give finite
@@ -25,6 +27,20 @@ import numpy as np
 from .node import Op, plus
 from .stable import exp_neg_abs, shifted_exp, sigmoid
 
+
+def _mean(rows: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """(1/N) Σ_n w_n ℓ_n of per-example losses ℓ (N,), as a 0-d array."""
+    return np.asarray((rows.sum() if w is None else np.dot(w, rows)) / len(rows))
+
+
+def _scale(g: np.ndarray, grad: np.ndarray, w: np.ndarray | None) -> np.ndarray:
+    """∂E/∂y from the per-example gradients ``g`` (N, K), in place: g · ∂E/∂L · w_n / N."""
+    g *= grad / len(g)
+    if w is not None:
+        g *= w[:, None]
+    return g
+
+
 __all__ = [
     "BinaryCrossEntropy",
     "FusedLoss",
@@ -36,10 +52,13 @@ __all__ = [
 
 
 class FusedLoss(Op):
-    """A loss op on (outputs y, constant targets t), with its R-operator rules.
+    """A loss op on (outputs y, constant targets t[, constant weights w]), with its
+    R-operator rules.
 
     R{L} = Σ ∂L/∂y ⊙ R{y} and R{g ∂L/∂y} = R{g} ∂L/∂y + g (∇²_y L) R{y}; a
-    subclass gives ∇²_y L as :meth:`curvature`. Targets never have a direction.
+    subclass gives ∇²_y L of the unweighted batch mean as :meth:`curvature`,
+    and the weights w_n scale row n of it. Targets and weights never have a
+    direction.
     """
 
     __slots__ = ()
@@ -48,10 +67,10 @@ class FusedLoss(Op):
         """(∇²_y L) dy for the batch-averaged loss, a new array; None where ∇²_y L = 0."""
         return None
 
-    def tangent(self, dy, dt=None):
+    def tangent(self, dy, dt=None, dw=None):
         if dy is None:
             return None
-        gradient, _ = self.backward(np.ones((), dy.dtype))
+        gradient = self.backward(np.ones((), dy.dtype))[0]
         return np.asarray(np.vdot(gradient, dy))
 
     def backward_tangent(self, grad, grad_tangent, tangents):
@@ -59,8 +78,10 @@ class FusedLoss(Op):
         h_dy = None if dy is None else self.curvature(dy)
         if h_dy is not None:
             h_dy *= grad
+            if self.w is not None:
+                h_dy *= self.w[:, None]
         first = None if grad_tangent is None else self.backward(grad_tangent)[0]
-        return plus(first, h_dy), None
+        return plus(first, h_dy), None, None
 
 
 class SquaredError(FusedLoss):
@@ -69,15 +90,17 @@ class SquaredError(FusedLoss):
     Shapes: y (N, K), t (N, K) real-valued.
     """
 
-    __slots__ = ("diff",)
+    __slots__ = ("diff", "w")
 
-    def forward(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
-        self.diff = y - t
+    def forward(self, y: np.ndarray, t: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
+        self.diff, self.w = y - t, w
+        if w is not None:
+            return _mean(0.5 * np.einsum("nk,nk->n", self.diff, self.diff), w)
         d = self.diff.ravel()
         return np.asarray(0.5 * np.dot(d, d) / len(y))
 
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None]:
-        return self.diff * (grad / len(self.diff)), None
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
+        return _scale(self.diff.copy(), grad, self.w), None, None
 
     def curvature(self, dy: np.ndarray) -> np.ndarray:
         return dy / len(dy)  # ∇²L = I/N
@@ -91,18 +114,16 @@ class BinaryCrossEntropy(FusedLoss):
     Shapes: a (N, K), t (N, K) with values in {0, 1}.
     """
 
-    __slots__ = ("p", "t")
+    __slots__ = ("p", "t", "w")
 
-    def forward(self, a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def forward(self, a: np.ndarray, t: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         e = exp_neg_abs(a)
-        loss = (np.maximum(a, 0) - a * t + np.log1p(e)).sum() / len(a)
-        self.p, self.t = sigmoid(a, e), t
-        return np.asarray(loss)
+        losses = np.maximum(a, 0) - a * t + np.log1p(e)
+        self.p, self.t, self.w = sigmoid(a, e), t, w
+        return _mean(losses.sum(axis=1) if w is not None else losses, w)
 
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None]:
-        g = self.p - self.t
-        g *= grad / len(g)
-        return g, None
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
+        return _scale(self.p - self.t, grad, self.w), None, None
 
     def curvature(self, dy: np.ndarray) -> np.ndarray:
         p = self.p
@@ -116,20 +137,19 @@ class SoftmaxCrossEntropy(FusedLoss):
     exponential exceeds 1. Shapes: a (N, K), t (N,) integer classes.
     """
 
-    __slots__ = ("t", "probs")
+    __slots__ = ("t", "probs", "w")
 
-    def forward(self, a: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def forward(self, a: np.ndarray, t: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         z, e, total = shifted_exp(a)
-        loss = (np.log(total[:, 0]) - z[np.arange(len(a)), t]).sum() / len(a)
+        losses = np.log(total[:, 0]) - z[np.arange(len(a)), t]
         e /= total
-        self.probs, self.t = e, t
-        return np.asarray(loss)
+        self.probs, self.t, self.w = e, t, w
+        return _mean(losses, w)
 
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None]:
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
         g = self.probs.copy()
         g[np.arange(len(g)), self.t] -= 1
-        g *= grad / len(g)
-        return g, None
+        return _scale(g, grad, self.w), None, None
 
     def curvature(self, dy: np.ndarray) -> np.ndarray:
         # ∂p/∂a = diag p − p pᵀ, row by row: (diag p − p pᵀ) dy = p ⊙ (dy − p·dy)
@@ -147,15 +167,16 @@ class Hinge(FusedLoss):
     (t·y = 1) the gradient is 0. Shapes: y (N, K), t (N, K).
     """
 
-    __slots__ = ("t", "active")
+    __slots__ = ("t", "active", "w")
 
-    def forward(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def forward(self, y: np.ndarray, t: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         slack = 1 - t * y
-        self.active, self.t = slack > 0, t
-        return np.asarray(np.maximum(slack, 0).sum() / len(y))
+        self.active, self.t, self.w = slack > 0, t, w
+        losses = np.maximum(slack, 0)
+        return _mean(losses.sum(axis=1) if w is not None else losses, w)
 
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None]:
-        return -(self.t * self.active) * (grad / len(self.active)), None
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
+        return _scale(-(self.t * self.active), grad, self.w), None, None
 
 
 class MulticlassHinge(FusedLoss):
@@ -166,18 +187,18 @@ class MulticlassHinge(FusedLoss):
     Shapes: y (N, K), t (N,) integer classes.
     """
 
-    __slots__ = ("t", "active")
+    __slots__ = ("t", "active", "w")
 
-    def forward(self, y: np.ndarray, t: np.ndarray) -> np.ndarray:
+    def forward(self, y: np.ndarray, t: np.ndarray, w: np.ndarray | None = None) -> np.ndarray:
         rows = np.arange(len(y))
         margins = y - y[rows, t][:, None] + 1
         margins[rows, t] = 0
-        self.active, self.t = margins > 0, t
-        return np.asarray(np.maximum(margins, 0).sum() / len(y))
+        self.active, self.t, self.w = margins > 0, t, w
+        losses = np.maximum(margins, 0)
+        return _mean(losses.sum(axis=1) if w is not None else losses, w)
 
-    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None]:
+    def backward(self, grad: np.ndarray) -> tuple[np.ndarray, None, None]:
         g = self.active.astype(grad.dtype)
         rows = np.arange(len(g))
         g[rows, self.t] = -g.sum(axis=1)
-        g *= grad / len(g)
-        return g, None
+        return _scale(g, grad, self.w), None, None

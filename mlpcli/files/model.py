@@ -6,7 +6,11 @@ standardized, ``features.*`` for basis functions, ``target.mean`` /
 ``target.std`` (K,) when regression targets are (outputs y = ŷ·std + mean). String metadata:
 ``format`` = ``mlpcli/1``, ``config`` (the resolved config as JSON),
 ``classes`` (JSON list), ``n_inputs``, ``features`` and ``targets`` (column
-names, JSON lists). PyTorch reads it with ``safetensors.torch.load_file``.
+names, JSON lists), with categorical columns or imputed missing values the
+``encoding`` (JSON: categories, policies, indicator columns; the numeric fill
+values are the tensor ``input.fill``), and with ``data.class_weight`` the
+weights c_k the loss used (``class_weight``, a JSON list in class order).
+PyTorch reads it with ``safetensors.torch.load_file``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from mlpcli import build
 from mlpcli.config import Config, config_from_json, to_json
 from mlpcli.errors import ModelFileError
 from mlpcli.files.safetensors import read_safetensors, write_safetensors
+from mlpcli.nn.encoding import Encoder
 from mlpcli.nn.heads import HEADS
 from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.model import MLP
@@ -39,6 +44,7 @@ class SavedModel:
     feature_names: list[str]
     target_names: list[str]
     path: Path | None = None
+    class_weight: np.ndarray | None = None  # c_k of the weighted loss, in class order
 
 
 def model_tensors(model: MLP, params: list[np.ndarray] | None = None) -> dict[str, np.ndarray]:
@@ -60,6 +66,10 @@ def save_model(path: Path, saved: SavedModel, params: list[np.ndarray] | None = 
         "features": json.dumps(saved.feature_names),
         "targets": json.dumps(saved.target_names),
     }
+    if saved.model.inputs.encoder is not None:
+        metadata["encoding"] = json.dumps(saved.model.inputs.encoder.metadata())
+    if saved.class_weight is not None:
+        metadata["class_weight"] = json.dumps(saved.class_weight.tolist())
     write_safetensors(path, model_tensors(saved.model, params), metadata)
 
 
@@ -86,10 +96,13 @@ def _rebuild(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -
     classes, n_inputs, features, targets = _read_metadata(path, meta)
     spec = config.model.features
     try:
+        encoder = None
+        if "encoding" in meta:
+            encoder = Encoder.from_saved(features, json.loads(meta["encoding"]), tensors)
         inputs = InputTransform.from_tensors(
-            n_inputs, tensors, None if spec is None else spec.model_dump()
+            n_inputs, tensors, None if spec is None else spec.model_dump(), encoder
         )
-    except (KeyError, ValueError, IndexError) as e:
+    except (KeyError, ValueError, IndexError, TypeError) as e:
         raise ModelFileError(f"{path}: input tensors do not fit the config ({e})") from None
     last_name = f"layers.{len(config.model.hidden)}.weight"
     if last_name not in tensors or tensors[last_name].ndim != 2:
@@ -109,7 +122,24 @@ def _rebuild(path: Path, tensors: dict[str, np.ndarray], meta: dict[str, str]) -
         raise ModelFileError(f"{path}: {e}") from None
     model = build.model(config, inputs, n_outputs, target_scale)
     load_parameters(model, tensors, str(path))
-    return SavedModel(model, config, classes, features, targets, path)
+    weight = _class_weight(path, meta, classes)
+    return SavedModel(model, config, classes, features, targets, path, weight)
+
+
+def _class_weight(
+    path: Path, meta: dict[str, str], classes: np.ndarray | None
+) -> np.ndarray | None:
+    """The loss's class weights from the metadata: one positive finite number per class."""
+    if "class_weight" not in meta:
+        return None
+    try:
+        weight = np.array(json.loads(meta["class_weight"]), dtype=np.float64)
+    except (json.JSONDecodeError, ValueError, TypeError):
+        raise ModelFileError(f"{path}: corrupt metadata (class_weight)") from None
+    n = 0 if classes is None else len(classes)
+    if weight.shape != (n,) or not (np.isfinite(weight) & (weight > 0)).all():
+        raise ModelFileError(f"{path}: class_weight must hold one positive weight per class")
+    return weight
 
 
 def _read_metadata(

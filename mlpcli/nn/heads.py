@@ -68,9 +68,12 @@ class Head:
         """A fresh engine op computing (1/N) Σ_n L(t_n, y_n) for targets shaped like these."""
         raise NotImplementedError
 
-    def loss(self, outputs: Node, targets: Node) -> Node:
-        """The data term of E: outputs y (N, K) and targets (as :meth:`encode` makes them)."""
-        return self.op(targets.value)(outputs, targets)
+    def loss(self, outputs: Node, targets: Node, weights: Node | None = None) -> Node:
+        """The data term of E: outputs y (N, K), targets (as :meth:`encode` makes them) and
+        optionally per-example weights (N,): (1/N) Σ_n w_n L_n."""
+        if weights is None:
+            return self.op(targets.value)(outputs, targets)
+        return self.op(targets.value)(outputs, targets, weights)
 
     def predict(self, outputs: np.ndarray) -> np.ndarray:
         """(N, K) outputs -> (N,) class indices."""
@@ -80,6 +83,10 @@ class Head:
 
     def probabilities(self, outputs: np.ndarray) -> np.ndarray | None:
         """(N, K) outputs -> (N, n_classes) class probabilities, or None."""
+        return None
+
+    def scores(self, outputs: np.ndarray) -> np.ndarray | None:
+        """(N, K) decision scores where the loss defines no probabilities, or None."""
         return None
 
 
@@ -127,6 +134,11 @@ class HingeHead(Head):
 
     def op(self, targets: np.ndarray) -> Op:
         return Hinge() if targets.ndim == 2 else MulticlassHinge()
+
+    def scores(self, outputs: np.ndarray) -> np.ndarray:
+        """The margins themselves: y > 0 means the second class for two classes, and the
+        largest y_k wins for K; |y| ≥ 1 is outside the margin."""
+        return outputs
 
 
 class CrossEntropyHead(Head):

@@ -1,6 +1,6 @@
 """The multi-layer perceptron: its input transform, then linear layers and activations.
 
-    x ─▶ standardize ─▶ φ ─▶ Linear ─▶ h ─▶ … ─▶ Linear ─▶ h_out ─▶ y
+    x ─▶ standardize ─▶ φ ─▶ Linear ─▶ h ─▶ [dropout] ─▶ … ─▶ Linear ─▶ h_out ─▶ y
          └─ inputs (fixed) ─┘     (one per hidden size)
 
 ``hidden=[]`` is the perceptron: a single linear layer from the (possibly
@@ -17,6 +17,11 @@ Likewise two output spaces when a regression model trains on standardized
 targets (``nn/outputs.py``): the graph computes ŷ in standardized units,
 which is what E and its gradients see; :meth:`MLP.outputs` returns y = ŷ s + μ
 in the targets' own units, which is what every reader of the model sees.
+
+Training and evaluation differ only in dropout, and the caller says which
+(``forward(..., training=True)``, as the objective of E does), like PyTorch's
+``model.train()``/``model.eval()`` but without a mode to forget to switch back:
+:meth:`MLP.outputs` (validation, ``mlp eval``, ``mlp predict``) never drops.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from mlpcli.engine import Node, no_grad
+from mlpcli.engine import Dropout, Node, no_grad
 from mlpcli.nn.activations import ACTIVATIONS, INPLACE
 from mlpcli.nn.inputs import InputTransform
 from mlpcli.nn.layers import Linear
@@ -61,6 +66,11 @@ class MLP:
         The fitted standardization and basis functions (none: the identity).
     target_scale : TargetScale, optional
         μ and s of standardized regression targets (none: outputs are in target units).
+    dropout : float or sequence of float
+        Dropout rate after each hidden layer's activation (one for all, or one
+        per hidden layer), in training only.
+    dropout_rng : numpy Generator, optional
+        Draws the dropout masks; needed when a rate is above 0 and the model trains.
     """
 
     def __init__(
@@ -76,6 +86,8 @@ class MLP:
         dtype: np.dtype | type = np.float32,
         inputs: InputTransform | None = None,
         target_scale: TargetScale | None = None,
+        dropout: float | Sequence[float] = 0.0,
+        dropout_rng: np.random.Generator | None = None,
     ) -> None:
         self.n_inputs, self.hidden, self.n_outputs = n_inputs, list(hidden), n_outputs
         if isinstance(activation, str):
@@ -94,7 +106,16 @@ class MLP:
             Linear(a, b, init=init, init_kwargs=init_kwargs, dtype=self.dtype, name=f"layers.{i}")
             for i, (a, b) in enumerate(zip(sizes[:-1], sizes[1:]))
         ]
-        self._stack = list(zip(self.layers, self._activation_ops))
+        if isinstance(dropout, (int, float)):
+            dropout = [dropout] * len(self.hidden)
+        if len(dropout) != len(self.hidden):
+            raise ValueError(f"{len(dropout)} dropout rates given for {len(self.hidden)} layers")
+        self.dropout, self.dropout_rng = [float(p) for p in dropout], dropout_rng
+        self._stack = self._make_stack(self._activation_ops)
+
+    def _make_stack(self, activation_ops: list) -> list:
+        """(layer, activation op factory, dropout rate) per layer; never dropout on the outputs."""
+        return list(zip(self.layers, activation_ops, [*self.dropout, 0.0]))
 
     def _make_activation_ops(self, inplace: bool) -> list:
         """Op factories per layer, looked up once; identity adds no node to the graph."""
@@ -117,7 +138,7 @@ class MLP:
         """
         clone = copy.copy(self)
         clone._activation_ops = self._make_activation_ops(inplace=False)
-        clone._stack = list(zip(self.layers, clone._activation_ops))
+        clone._stack = clone._make_stack(clone._activation_ops)
         return clone
 
     # -- parameters --------------------------------------------------------
@@ -134,18 +155,25 @@ class MLP:
         return [layer.weight for layer in self.layers]
 
     # -- computation -------------------------------------------------------
-    def forward(self, h: Node, start: int = 0, stop: int | None = None) -> Node:
+    def forward(
+        self, h: Node, start: int = 0, stop: int | None = None, *, training: bool = False
+    ) -> Node:
         """Prepared inputs (N, D') -> outputs y (N, n_outputs), recorded in the graph.
 
         With ``start=i``, ``h`` is the input of layer i (the output of layer
         i − 1) and only layers i, i+1, … (up to ``stop``) run: gradient checks
-        use it to probe ∂E/∂h at every depth.
+        use it to probe ∂E/∂h at every depth. ``training=True`` applies dropout
+        (a fresh mask from ``dropout_rng`` each time the graph runs).
         """
         stack = self._stack if start == 0 and stop is None else self._stack[start:stop]
-        for layer, make_op in stack:
+        for layer, make_op, rate in stack:
             h = layer(h)
             if make_op is not None:
                 h = make_op()(h)
+            if training and rate > 0:
+                if self.dropout_rng is None:
+                    raise ValueError("dropout in training needs the model's dropout_rng")
+                h = Dropout(rate, self.dropout_rng)(h)
         return h
 
     def outputs(self, x: np.ndarray, *, raw: bool, rows: np.ndarray | None = None) -> np.ndarray:
@@ -163,8 +191,8 @@ class MLP:
             for a in range(0, n, CHUNK):
                 b = min(a + CHUNK, n)
                 xb = x[a:b] if rows is None else x[rows[a:b]]
-                if raw:
-                    xb = self.inputs(np.asarray(xb, dtype=self.dtype))
+                if raw:  # a Table (text columns) goes to the encoder as it is
+                    xb = self.inputs(xb if self.inputs.encoder else np.asarray(xb, self.dtype))
                 out[a:b] = self.forward(Node(xb)).value
         return self.in_target_units(out, inplace=True)
 

@@ -1,10 +1,13 @@
 """The error function minimized by training (docs/design.md, "The math").
 
-    E(w) = (1/|B|) Σ_{n∈B} L(t_n, y(x_n; w)) + (λ/N) Ω(w)
+    E(w) = (1/|B|) Σ_{n∈B} c_{t_n} L(t_n, y(x_n; w)) + (λ/N) Ω(w)
 
-on a minibatch B of a training set of N examples. In batch mode (B = the
-whole set) this is the normalized error exactly; on smaller batches it is an
-unbiased estimate of it, so the same λ means the same model at any batch size.
+on a minibatch B of a training set of N examples, with class weights c_k
+(all 1 unless ``data.class_weight``) scaled so that their mean over the
+training rows is 1. In batch mode (B = the whole set) the data term is the
+weighted mean Σ c L / Σ c exactly; on smaller batches it is an unbiased
+estimate of it, so the same λ and learning rate mean the same model at any
+batch size, with or without class weights.
 """
 
 from __future__ import annotations
@@ -49,18 +52,26 @@ class Objective:
         self.model, self.head, self.regularizer = model, head, regularizer
         self.n_train, self.include_bias = n_train, include_bias
         self.penalized = model.parameters() if include_bias else model.weights()
-        self._recorded: tuple[ErrorNodes, Graph, Node, Node] | None = None
+        self._recorded: tuple[ErrorNodes, Graph, Node, Node, Node | None] | None = None
 
-    def __call__(self, x: np.ndarray | Node, targets: np.ndarray, start: int = 0) -> ErrorNodes:
-        """Forward pass on prepared inputs ``x`` (|B|, D') and encoded ``targets``.
+    def __call__(
+        self,
+        x: np.ndarray | Node,
+        targets: np.ndarray,
+        start: int = 0,
+        weights: np.ndarray | None = None,
+    ) -> ErrorNodes:
+        """Forward pass on prepared inputs ``x`` (|B|, D'), encoded ``targets`` and, with
+        class weights, each example's weight (|B|,).
 
         ``x`` may be a node, and ``start`` a later layer (see :meth:`MLP.forward`).
         """
-        return self._record(x if isinstance(x, Node) else Node(x), Node(targets), start)
+        w = None if weights is None else Node(weights)
+        return self._record(x if isinstance(x, Node) else Node(x), Node(targets), start, w)
 
-    def _record(self, x: Node, t: Node, start: int = 0) -> ErrorNodes:
-        outputs = self.model.forward(x, start)
-        data = self.head.loss(outputs, t)
+    def _record(self, x: Node, t: Node, start: int = 0, w: Node | None = None) -> ErrorNodes:
+        outputs = self.model.forward(x, start, training=True)
+        data = self.head.loss(outputs, t, w)
         total = data
         if self.regularizer is not None:
             penalty = self.regularizer.penalty(self.penalized, self.n_train)
@@ -68,21 +79,26 @@ class Objective:
                 total = data + penalty
         return ErrorNodes(total, data, outputs)
 
-    def step(self, x: np.ndarray, targets: np.ndarray) -> ErrorNodes:
+    def step(
+        self, x: np.ndarray, targets: np.ndarray, weights: np.ndarray | None = None
+    ) -> ErrorNodes:
         """E on a training batch, replaying the graph that the first call recorded.
 
-        The graph of E has the same structure for every batch; only its two
-        leaves of data change (the inputs x and the targets t), and the batch
-        size may. Returns the same nodes each time, with new values; call
-        :meth:`backward` for the gradients.
+        The graph of E has the same structure for every batch; only its leaves
+        of data change (the inputs x, the targets t and, with class weights, the
+        weights w), and the batch size may. Returns the same nodes each time,
+        with new values; call :meth:`backward` for the gradients.
         """
         if self._recorded is None:
             x_node, t_node = Node(x), Node(targets)
-            e = self._record(x_node, t_node)
-            self._recorded = (e, Graph(e.total), x_node, t_node)
+            w_node = None if weights is None else Node(weights)
+            e = self._record(x_node, t_node, 0, w_node)
+            self._recorded = (e, Graph(e.total), x_node, t_node, w_node)
             return e
-        e, graph, x_node, t_node = self._recorded
+        e, graph, x_node, t_node, w_node = self._recorded
         x_node.value, t_node.value = x, targets
+        if w_node is not None:
+            w_node.value = weights
         graph.forward()
         return e
 
