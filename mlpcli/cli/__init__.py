@@ -65,8 +65,11 @@ def run(as_json: bool = False) -> int:
 
     Usage errors (an unknown option, a missing argument, ``--samples 0``) are
     shown as typer shows them, and with ``--json`` also as one JSON document
-    on stdout, like every other error.
+    on stdout, like every other error. A signal no command took up (Ctrl-C
+    during ``--help``) still ends in 130 or 143.
     """
+    from mlpcli import entry
+
     common.json_requested = as_json
     try:
         code = app(standalone_mode=False)
@@ -77,6 +80,8 @@ def run(as_json: bool = False) -> int:
         if as_json:
             emit_json({"error": e.format_message(), "exit_code": e.exit_code})
         return e.exit_code
+    if entry.pending:
+        return entry.interrupted(entry.pending[0], as_json)
     return code if isinstance(code, int) else 0
 
 

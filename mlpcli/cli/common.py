@@ -94,9 +94,64 @@ def emit_json(document: Any) -> None:
 json_requested = False
 
 
+class Interrupted(BaseException):
+    """SIGINT or SIGTERM, raised where a command's work can stop at once."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+
+def _raise_interrupted(signum: int, frame: object) -> None:
+    raise Interrupted(signum)
+
+
+def _take_pending() -> int | None:
+    """A signal that arrived before any command handled signals (see ``entry.py``)."""
+    from mlpcli import entry
+
+    return entry.pending.pop(0) if entry.pending else None
+
+
+def _interrupted_by(e: BaseException) -> int | None:
+    """The signal behind ``e``: raised by it, or during an import it broke (pydantic
+    wraps what interrupts it building a schema). None when ``e`` is something else."""
+    seen: BaseException | None = e
+    while seen is not None:
+        if isinstance(seen, Interrupted):
+            return seen.signum
+        if isinstance(seen, KeyboardInterrupt):
+            return signal.SIGINT
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
 @contextlib.contextmanager
-def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
+def _interruptible(enabled: bool) -> Iterator[None]:
+    """SIGINT and SIGTERM raise ``Interrupted`` here; one that came earlier, at once."""
+    if not enabled:
+        yield
+        return
+    previous = {
+        sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)
+    }
+    try:
+        signum = _take_pending()
+        if signum is not None:
+            raise Interrupted(signum)
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+@contextlib.contextmanager
+def reported_errors(debug: bool, as_json: bool = False, signals: bool = True) -> Iterator[None]:
     """The CLI's one error boundary: a library error becomes one message and its exit code.
+
+    With ``signals`` (every command but training, which has its ``StopFlag``),
+    Ctrl-C or SIGTERM stops the command with "interrupted" and exit 130 or 143
+    (and a JSON document with ``--json``), wherever it lands.
 
     Inside it, NumPy floating-point overflow, invalid operations and division
     by zero raise instead of warning: the library handles the ones it expects
@@ -105,8 +160,12 @@ def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
     """
     as_json = as_json or json_requested
     try:
-        with _numpy_raises():
+        with _interruptible(signals), _numpy_raises():
             yield
+    except (Interrupted, KeyboardInterrupt) as e:
+        if debug:
+            raise
+        _fail("interrupted", 128 + _interrupted_by(e), as_json)
     except MlpError as e:
         if debug:
             raise
@@ -122,8 +181,15 @@ def reported_errors(debug: bool, as_json: bool = False) -> Iterator[None]:
     except OSError as e:  # permissions, full disk: name the file
         if debug:
             raise
+        if _interrupted_by(e) is not None:
+            _fail("interrupted", 128 + _interrupted_by(e), as_json)
         where = f"{e.filename}: " if e.filename else ""
         _fail(f"{where}{e.strerror or e}", 2, as_json)
+    except Exception as e:  # e.g. pydantic's SchemaError around an interrupted import
+        signum = _interrupted_by(e)
+        if debug or signum is None:
+            raise
+        _fail("interrupted", 128 + signum, as_json)
 
 
 @contextlib.contextmanager
@@ -167,6 +233,7 @@ class StopFlag:
     def __enter__(self) -> StopFlag:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.previous[sig] = signal.signal(sig, self._handle)
+        self.signum = _take_pending()  # one that came while mlp was starting: stop at once
         return self
 
     def __exit__(self, *exc: object) -> None:

@@ -79,7 +79,9 @@ def train(
 
     Example:  mlp train configs/quickstart.yaml --set train.epochs=50 --out runs/quick
     """
-    with reported_errors(debug, json_):
+    # The stop flag first: a Ctrl-C from here on (or one that came while mlp started)
+    # stops training after its current step, with the state saved.
+    with StopFlag() as stop, reported_errors(debug, json_, signals=False):
         if print_config:
             _print_config(config, set_ or [], resume, json_)
             return
@@ -89,7 +91,7 @@ def train(
         if name_from_overrides:
             out = _named_out(config, set_ or [], out, resume)
         display = TrainingDisplay(console(quiet))
-        with StopFlag() as stop, blas_threads(requested(threads)):
+        with blas_threads(requested(threads)):
             try:
                 result = _run(config, set_ or [], out, force, init_from, resume, display, stop)
             finally:
