@@ -16,6 +16,7 @@ import numpy as np
 
 from mlpcli.errors import ModelFileError
 from mlpcli.metrics import METRIC
+from mlpcli.paths import read_regular
 
 #: Columns every metrics.csv has, besides the task's train_/val_ metric.
 REQUIRED = ("epoch", "step", "train_loss", "val_loss", "lr", "batch_size")
@@ -49,10 +50,12 @@ def read_history(path: str | Path) -> History:
     path = Path(path)
     if path.is_dir():
         path = path / "metrics.csv"
+    if not path.exists():
+        raise ModelFileError(f"{path}: not found (is {path.parent} a run directory?)")
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: not found (is {path.parent} a run directory?)") from None
+        text = read_regular(path, "a metrics.csv", 2**30, ModelFileError).decode()
+    except UnicodeDecodeError:
+        raise ModelFileError(f"{path}: not a metrics.csv (not UTF-8 text)") from None
     rows = list(csv.reader(text.splitlines()))
     if not rows:
         raise ModelFileError(f"{path}: empty, not a metrics.csv")

@@ -116,7 +116,7 @@ def classification_report(predicted: np.ndarray, labels: np.ndarray, classes: np
 
 def regression_report(outputs: np.ndarray, targets: np.ndarray) -> dict:
     """MSE, MAE and R² = 1 − SS_res / SS_tot (averaged over target columns)."""
-    y = outputs.astype(np.float64)
+    y, targets = outputs.astype(np.float64), targets.astype(np.float64)  # float32 sums overflow
     d = y - targets
     ss_res = (d * d).sum(axis=0)
     ss_tot = ((targets - targets.mean(axis=0)) ** 2).sum(axis=0)

@@ -54,6 +54,15 @@ def regular_file(path: str | Path, what: str, error: type[MlpError] = MlpError) 
     return st
 
 
+def read_regular(
+    path: str | Path, what: str, limit: int, error: type[MlpError] = MlpError
+) -> bytes:
+    """The bytes of ``path``, which must be a regular file of at most ``limit`` bytes
+    (a FIFO or ``/dev/zero`` is refused before it is opened)."""
+    regular_file(path, what, error)
+    return read_bounded(Path(path), limit, error)
+
+
 def read_bounded(path: Path, limit: int, error: type[MlpError] = MlpError) -> bytes:
     """The bytes of a regular file of at most ``limit`` bytes, read without trusting its size.
 

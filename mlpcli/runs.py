@@ -20,6 +20,7 @@ import io
 import json
 import os
 import re
+import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -39,7 +40,7 @@ from mlpcli.files.state import load_state, save_state
 from mlpcli.health import loss_warnings
 from mlpcli.metrics import METRIC
 from mlpcli.overrides import resolved_values
-from mlpcli.paths import check_name
+from mlpcli.paths import check_name, read_regular
 from mlpcli.prepare import prepare
 from mlpcli.train import EpochRecord, Trainer, TrainState, evaluate
 
@@ -89,6 +90,8 @@ class RunDir:
             run.lock()
             return run
         out = check_name(out, RunDirError)
+        if out.is_symlink() and not out.exists():  # dangling, or a loop
+            raise RunDirError(f"{out}: is a symlink to nothing; give a directory")
         if out.exists() and not out.is_dir():
             raise RunDirError(f"{out}: exists and is not a directory")
         out.mkdir(parents=True, exist_ok=True)
@@ -124,7 +127,15 @@ class RunDir:
         """
         path = self.path / ".lock"
         for _ in range(100):
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+            try:  # O_NOFOLLOW: a .lock that is a symlink would make us truncate its target
+                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
+            except OSError as e:
+                raise RunDirError(
+                    f"{path}: cannot use it as the run's lock ({e.strerror})"
+                ) from None
+            if not stat.S_ISREG(os.fstat(fd).st_mode):
+                os.close(fd)
+                raise RunDirError(f"{path}: is not a regular file; cannot use it as the run's lock")
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:
@@ -141,8 +152,13 @@ class RunDir:
             if current != os.fstat(fd).st_ino:  # released and unlinked meanwhile
                 os.close(fd)
                 continue
-            os.ftruncate(fd, 0)
-            os.write(fd, f"{os.getpid()}\n".encode())
+            try:
+                os.ftruncate(fd, 0)
+                os.write(fd, f"{os.getpid()}\n".encode())
+            except OSError as e:  # a full disk: name the file, leave nothing behind
+                os.close(fd)
+                path.unlink(missing_ok=True)
+                raise OSError(e.errno, e.strerror, str(path)) from None
             self._lock_fd = fd
             return
         raise RunDirError(f"{self.path}: could not take the lock {path}")
@@ -462,8 +478,8 @@ def previous_summary(run_path: Path) -> dict:
     """A run's earlier summary (``{}`` if none), whose ``init_from`` and overrides a
     resumption carries over."""
     try:
-        summary = json.loads((run_path / "summary.json").read_text())
-    except (OSError, ValueError):
+        summary = json.loads(read_regular(run_path / "summary.json", "a summary", 2**26))
+    except (OSError, ValueError, MlpError):
         return {}
     return summary if isinstance(summary, dict) else {}
 

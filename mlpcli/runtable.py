@@ -40,6 +40,8 @@ from pathlib import Path
 from typing import Any
 
 from mlpcli.config import differing_fields, read_saved_tree, value_at
+from mlpcli.errors import MlpError
+from mlpcli.paths import read_regular
 
 STATUSES = ("finished", "early-stopped", "diverged", "interrupted", "running", "failed")
 _BY_STOP_REASON = {
@@ -164,8 +166,8 @@ def read_runs(roots: Iterable[Path]) -> list[RunInfo]:
 
 def _read_json(path: Path) -> dict | None:
     try:
-        value = json.loads(path.read_bytes())
-    except (OSError, ValueError):
+        value = json.loads(read_regular(path, "a JSON file", 2**26))
+    except (OSError, ValueError, MlpError):
         return None
     return value if isinstance(value, dict) else None
 

@@ -86,6 +86,8 @@ class TrainState:
 
         def value(name: str, v: float) -> float | int | None:
             if name in ("epoch", "step", "batch_size"):
+                if not (np.isfinite(v) and v == int(v) and v >= 0):
+                    raise ValueError(f"history column {name} holds {v}")
                 return int(v)
             return None if np.isnan(v) else float(v)
 
@@ -350,9 +352,16 @@ class Trainer:
         return state, {**self.arrays(), "history": history}
 
     def restore(self, state: TrainState, arrays: dict[str, np.ndarray]) -> None:
-        """Continue from a checkpoint taken with :meth:`snapshot`."""
+        """Continue from a checkpoint taken with :meth:`snapshot`.
+
+        Raises ValueError for a state no run of this network could have saved
+        (non-finite weights, an RNG state NumPy refuses).
+        """
         for p in self.params:
-            p.value[...] = arrays[f"params.{p.name}"]
+            saved = arrays[f"params.{p.name}"]
+            if not np.isfinite(saved).all():  # a run saves only finite weights
+                raise ValueError(f"params.{p.name} holds NaN or infinite values")
+            p.value[...] = saved
         self.optimizer.load_state(_prefixed(arrays, "optimizer."))
         self.schedule.load_state(_prefixed(arrays, "schedule."))
         if f"best.{self.params[0].name}" in arrays:
@@ -360,6 +369,8 @@ class Trainer:
         if state.step_in_epoch:
             self.epoch_outputs[...] = arrays["running.outputs"]
         self.shuffle_rng.bit_generator.state = state.rng_state
+        if state.step_in_epoch:  # checked now, not at the first step of the resumed epoch
+            np.random.default_rng().bit_generator.state = state.epoch_rng
         if state.dropout_rng is not None:
             self.exp.model.dropout_rng.bit_generator.state = state.dropout_rng
         self.state = state

@@ -424,7 +424,7 @@ def crafted_files(tmp_path, run):
         ),
         "ragged classes": (
             _resaved(run, lambda t, m: m.update(classes="[[0], [1, 2]]")),
-            r"tensors and metadata do not fit together",
+            r"corrupt metadata \(classes, features or targets\)",
         ),
     }
 

@@ -46,7 +46,7 @@ def predict(
     for hinge loss the decision scores (score, or score_<class>); for
     regression, the predicted values. --keep puts input columns first. With
     --json, stdout holds one JSON document instead: {"columns", "rows"}, or
-    with --out {"out", "n", "columns"}.
+    with --out {"out", "n"}.
 
     Example:  mlp predict runs/quickstart-1 --data datasets/moons.csv --out predictions.csv
     """

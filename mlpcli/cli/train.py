@@ -154,8 +154,8 @@ def _finish(result, display, interrupted_code: int, json_: bool, curve: bool | N
     reason = result.state.stop_reason
     for warning in (result.summary or {}).get("warnings", []):
         display.console.print(Text("warning: ", style="bold yellow") + Text(warning["message"]))
-    if reason == "diverged":
-        display.console.print(Text("error: ", style="bold red") + Text(result.error))
+    if reason == "diverged":  # an error, shown even with --quiet, like every other
+        console().print(Text("error: ", style="bold red") + Text(result.error))
     elif reason == "interrupted":
         display.console.print(
             f"interrupted: state saved; continue with  mlp train --resume {result.run.path}"

@@ -119,7 +119,10 @@ def _line_map(node: yaml.Node, path: Path_, lines: dict[Path_, int], seen: set[i
 
 def parse_yaml(text: str, source: str) -> tuple[Any, dict[Path_, int]]:
     """YAML text -> (Python data, {path: line}). Errors name ``source`` and the line/column."""
-    loader = _Loader(text)
+    try:
+        loader = _Loader(text)  # refuses control characters at once: inside the try
+    except yaml.YAMLError as e:
+        raise ConfigError(f"{source}: not YAML text ({getattr(e, 'problem', e)})") from None
     try:
         node = loader.get_single_node()
         if node is None:

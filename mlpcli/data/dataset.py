@@ -54,7 +54,7 @@ class Dataset:
         columns are text (categorical).
     y : ndarray (N,) or (N, K), or None
         Raw targets: class labels of any kind (strings, integers) or real
-        regression targets; :mod:`mlpcli.data.preprocess` encodes them.
+        regression targets; :mod:`mlpcli.data.targets` reads them and the heads encode them.
     feature_names, target_names : list of str
         Column names, for messages and prediction files.
     source : str

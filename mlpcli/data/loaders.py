@@ -79,6 +79,10 @@ def check_finite(
             row += start
             kind = "NaN" if np.isnan(x[row, col]) else "infinity"
             hint = f"; {MISSING_HINT}" if kind == "NaN" else ""
+            if kind == "infinity" and x.dtype == np.float32:
+                hint = (
+                    "; a number beyond float32's range (±3.4e38) reads as infinity: dtype: float64"
+                )
             raise DataError(
                 f"{data.source}: Input contains {kind} "
                 f"({data.where(row)}, column '{names[col]}'){hint}"
@@ -448,7 +452,7 @@ def _npz_dataset(
         target_names=[yname]
         if y is None or y.ndim == 1
         else [f"{yname}{k}" for k in range(y.shape[1])],
-        source=f"{path}[{xname}]",
+        source=f"{path} (arrays {xname}, {yname})" if y is not None else f"{path} ({xname})",
     )
     check_finite(x, data, missing=missing)
     with np.errstate(over="ignore"):  # beyond the dtype's range: inf, found just below
@@ -537,6 +541,8 @@ def _idx_header(path: Path, f) -> tuple[np.dtype, tuple[int, ...], int]:
     if ndim == 0 or len(dims) < 4 * ndim:
         raise DataError(f"{path}: truncated IDX header")
     shape = tuple(int.from_bytes(dims[4 * k : 4 * k + 4], "big") for k in range(ndim))
+    if 0 in shape:
+        raise DataError(f"{path}: IDX shape {shape} holds no data")
     return np.dtype(_IDX_TYPES[head[2]]), shape, 4 + 4 * ndim
 
 
@@ -557,7 +563,8 @@ def load_idx(
             raise DataError(
                 f"{images}: {len(pixels)} images but {labels} has {len(classes)} labels"
             )
-    x = pixels.reshape(len(pixels), -1).astype(dtype)
+    with np.errstate(over="ignore"):  # float64 pixels beyond float32: inf, named below
+        x = pixels.reshape(len(pixels), -1).astype(dtype)
     if pixels.dtype == np.uint8:
         x /= 255
     data = Dataset(
@@ -565,7 +572,8 @@ def load_idx(
         y=classes,  # checked and encoded with every other kind of label (data/targets.py)
         feature_names=[f"pixel{i}" for i in range(x.shape[1])],
         target_names=["label"],
-        source=str(images),
+        # messages about a label must name the label file too
+        source=str(images) if labels is None else f"{images} (labels: {Path(labels).name})",
     )
     check_finite(x, data)
     return data

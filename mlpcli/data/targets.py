@@ -32,8 +32,12 @@ def class_labels(data: Dataset) -> np.ndarray:
     whole (``0.5``), not finite, or empty cells are refused with their row.
     """
     y = data.y
+    if y.ndim == 2 and y.shape[1] == 1:  # a column vector of labels
+        y = y[:, 0]
     if y.ndim != 1:
         raise DataError(f"{data.source}: classification needs one target column, got {y.shape[1]}")
+    if y.dtype.kind == "u" and len(y) and y.max() >= 2**63:  # beyond int64: refused by value
+        return _integer_labels(data, y.astype(np.float64))
     if y.dtype.kind in "iub":
         return y.astype(np.int64)
     if y.dtype.kind == "f":
@@ -50,7 +54,15 @@ def class_labels(data: Dataset) -> np.ndarray:
     values = [_number(s) for s in unique.tolist()]
     if all(v is not None for v in values):
         return _integer_labels(data, np.asarray(values, dtype=np.float64)[inverse])
+    if any(v is not None for v in values):  # text and numbers: 1 and 1.0 still one class
+        spelled = [s if v is None else _canonical(v) for s, v in zip(unique.tolist(), values)]
+        return np.asarray(spelled)[inverse]
     return labels
+
+
+def _canonical(value: float) -> str:
+    """One spelling per number: '1' for 1, 1.0 and 01; '0.5' for .5 and 0.50."""
+    return str(int(value)) if np.isfinite(value) and value == int(value) else repr(value)
 
 
 def _number(text: str) -> float | None:
@@ -112,6 +124,8 @@ def encode_classes(
 def regression_targets(data: Dataset, dtype: np.dtype | type) -> np.ndarray:
     """Real targets of shape (N, K) in ``dtype``; non-numbers and NaN are errors with their row."""
     y = data.y if data.y.ndim == 2 else data.y[:, None]
+    if y.shape[1] == 0:
+        raise DataError(f"{data.source}: no target column (targets of shape {data.y.shape})")
     if y.dtype.kind not in "biufUS":
         raise DataError(f"{data.source}: targets of dtype {y.dtype} are not numbers")
     try:

@@ -270,8 +270,8 @@ class Graph:
     Training evaluates the same graph at every step; only the input values
     change. Recording it once and replaying it skips, per step, creating every
     op and node and sorting them, which at batch size 1 costs more than the
-    arithmetic. Set the new values on the leaves (and the new targets on the
-    loss op), then call :meth:`forward` and :meth:`backward`. Every op re-runs
+    arithmetic. Set the new values on the leaves (a batch's inputs, targets
+    and weights), then call :meth:`forward` and :meth:`backward`. Every op re-runs
     its own ``forward``, so the result is exactly that of a fresh graph.
     """
 

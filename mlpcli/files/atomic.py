@@ -17,6 +17,7 @@ a run's own files) is refused.
 from __future__ import annotations
 
 import ctypes
+import glob
 import os
 import stat
 import tempfile
@@ -81,7 +82,7 @@ def check_output(path: str | Path, *, inputs: Iterable[Path] = ()) -> Path:
             raise UsageError(
                 f"{path}: is {source}, which this command reads; refusing to overwrite it"
             )
-    if target.name in RUN_FILES and _is_run_dir(target.parent):
+    if target.name in (*RUN_FILES, ".lock") and _is_run_dir(target.parent):
         raise UsageError(
             f"{path}: is a file of the run in {target.parent}; refusing to overwrite it"
         )
@@ -121,7 +122,8 @@ def _same_file(st: os.stat_result, other: Path) -> bool:
 
 
 def _is_run_dir(directory: Path) -> bool:
-    return (directory / "state.safetensors").exists() or (directory / "model.safetensors").exists()
+    """A run's directory: it holds its lock (training) or any file of a run."""
+    return any((directory / name).exists() for name in (*RUN_FILES, ".lock"))
 
 
 _AT_FDCWD, _AT_SYMLINK_FOLLOW = -100, 0x400
@@ -184,6 +186,8 @@ def _fsync_dir(directory: Path) -> None:
 
 
 def remove_stale_temporaries(directory: Path) -> None:
-    """Delete temporary files a killed writer left behind (``.name.xxxx.tmp``)."""
-    for tmp in Path(directory).glob(".*.tmp"):
-        tmp.unlink(missing_ok=True)
+    """Delete temporary files a killed writer left behind (``.config.yaml.xxxx.tmp``):
+    only those of a run's own files, never a user's ``.notes.tmp``."""
+    for name in RUN_FILES:
+        for tmp in Path(directory).glob(f".{glob.escape(name)}.*.tmp"):
+            tmp.unlink(missing_ok=True)

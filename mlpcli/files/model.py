@@ -153,8 +153,19 @@ def _read_metadata(
         targets = json.loads(meta.get("targets", "null")) or ["y"]
     except (json.JSONDecodeError, ValueError, TypeError):
         raise ModelFileError(f"{path}: corrupt metadata (classes, features or n_inputs)") from None
-    if not isinstance(classes_list, list) or len(features) != n_inputs:
-        raise ModelFileError(f"{path}: corrupt metadata (classes or feature names)")
+
+    def flat(values: object, kinds: tuple[type, ...]) -> bool:
+        return isinstance(values, list) and all(
+            isinstance(v, kinds) and not isinstance(v, bool) for v in values
+        )
+
+    if not (
+        flat(classes_list, (int, float, str)) and flat(features, (str,)) and flat(targets, (str,))
+    ):
+        raise ModelFileError(f"{path}: corrupt metadata (classes, features or targets)")
+    if len(features) != n_inputs:
+        raise ModelFileError(f"{path}: corrupt metadata ({len(features)} feature names for "
+                             f"{n_inputs} inputs)")  # fmt: skip
     return (np.array(classes_list) if classes_list else None), n_inputs, features, targets
 
 

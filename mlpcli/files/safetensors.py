@@ -17,6 +17,7 @@ from safetensors.numpy import save as st_save
 
 from mlpcli.errors import ModelFileError
 from mlpcli.files.atomic import atomic_write
+from mlpcli.paths import read_bounded, regular_file
 
 #: Larger safetensors headers are refused (the real ones are a few kB).
 MAX_HEADER_BYTES = 16 * 1024 * 1024
@@ -42,11 +43,7 @@ def read_safetensors(
 ) -> tuple[dict[str, np.ndarray], dict[str, str]]:
     """(tensors, metadata) of a safetensors file, after checking its structure by hand."""
     path = Path(path)
-    if not path.exists():
-        raise ModelFileError(f"{path}: no such file")
-    if not path.is_file():
-        raise ModelFileError(f"{path}: is a directory, not a {what} file")
-    size = path.stat().st_size
+    size = regular_file(path, f"a {what} file", ModelFileError).st_size
     with open(path, "rb") as f:
         head = f.read(8)
         (header_len,) = struct.unpack("<Q", head) if len(head) == 8 else (None,)
@@ -78,8 +75,13 @@ def read_safetensors(
         raise ModelFileError(
             f"{path}: truncated: tensors need {8 + header_len + end} bytes, the file has {size}"
         )
+    if 8 + header_len + end < size:  # never read what no tensor claims
+        raise ModelFileError(
+            f"{path}: {size - 8 - header_len - end} bytes after the last tensor: "
+            "not a file mlpcli wrote"
+        )
     try:
-        tensors = st_load(path.read_bytes())
+        tensors = st_load(read_bounded(path, size, ModelFileError))
     except Exception as e:  # safetensors raises its own error types for malformed files
         raise ModelFileError(f"{path}: corrupt safetensors file ({e})") from None
     if not isinstance(metadata, dict) or not all(isinstance(v, str) for v in metadata.values()):

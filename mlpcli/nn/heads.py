@@ -1,7 +1,7 @@
 """Output heads: what the config's ``loss`` decides besides the loss op itself.
 
 A head is named by the config's ``loss`` value and decides four things the
-network does not (docs/design.md, "Targets and outputs"):
+network does not (docs/design.md, "The math": targets):
 
 * how many output nodes a task needs: two classes use one output node,
   K > 2 classes use K (cross-entropy always uses one per class);

@@ -58,7 +58,9 @@ class Standardizer:
             sq += (d * d).sum(axis=0)
         std = np.sqrt(sq / len(rows)) * scale
         mean *= scale
-        std[std == 0] = 1.0
+        # A constant column has std 0, or rounding noise (0.1 summed n times): either way
+        # it carries nothing, and dividing by the noise would blow new data up by 1e16.
+        std[std <= 64 * np.finfo(np.float64).eps * peak] = 1.0
         return cls(mean.astype(x.dtype), std.astype(x.dtype))
 
     def __call__(self, x: np.ndarray, inplace: bool = False) -> np.ndarray:
