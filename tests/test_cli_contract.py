@@ -273,3 +273,61 @@ def test_long_headers_are_not_echoed_whole(mlp, write, tmp_path):
     assert res.exit_code == 2 and "(38 more)" in res.stderr, res.stderr
     assert len(res.stderr) < 1000
     assert np.isfinite(len(res.stderr))
+
+
+# -- found by review ----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text", ["data: {train: m.csv}\x00\n", "seed: 1\x07\n", "seed: \x1b[31m\n"]
+)
+def test_control_characters_in_yaml_are_one_line(text, mlp, tmp_path):
+    (tmp_path / "c.yaml").write_bytes(text.encode())
+    res = mlp("train", tmp_path / "c.yaml")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "not YAML text" in res.stderr
+    res = mlp("train", tmp_path / "c.yaml", "--set", "seed=\x07")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr, res.stderr
+
+
+@pytest.mark.parametrize(
+    "key,value",
+    [("targets", "5"), ("targets", '{"a": 1}'), ("features", '["x1", 2]'),
+     ("classes", "[[0, 1], [2, 3]]"), ("classes", "[true, false]")],
+)  # fmt: skip
+def test_crafted_model_metadata_of_the_wrong_shape_is_refused(key, value, mlp, write, tmp_path):
+    assert mlp("train", write("c.yaml", MOONS), "--out", "r", "-q").exit_code == 0
+    tensors, meta = read_safetensors(tmp_path / "r" / "model.safetensors")
+    meta[key] = value
+    (tmp_path / "r" / "model.safetensors").write_bytes(st_save(tensors, metadata=meta))
+    for command in ("eval", "predict"):
+        res = mlp(command, "r", "--data", DATASETS / "moons.csv")
+        assert res.exit_code == 2 and "Traceback" not in res.stderr, res.stderr
+        assert "corrupt metadata" in res.stderr
+
+
+@pytest.mark.parametrize("crafting", ["inf epoch in history", "NaN weights", "bad epoch RNG"])
+def test_crafted_state_numbers_are_refused(crafting, mlp, write, tmp_path):
+    assert mlp("train", write("c.yaml", MOONS), "--out", "r", "-q").exit_code == 0
+    tensors, meta = read_safetensors(tmp_path / "r" / "state.safetensors")
+    state = json.loads(meta["state"])
+    if crafting == "inf epoch in history":
+        tensors["history"][0, 0] = np.inf
+    elif crafting == "NaN weights":
+        tensors["params.layers.0.weight"][0, 0] = np.nan
+    else:
+        state.update(step_in_epoch=1, epoch_rng={"bit_generator": "PCG64", "state": "x"})
+        tensors["running.outputs"] = np.zeros((90, 2), np.float32)
+    meta["state"] = json.dumps(state)
+    (tmp_path / "r" / "state.safetensors").write_bytes(st_save(tensors, metadata=meta))
+    res = mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=9")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr, res.stderr
+    assert "state.safetensors" in res.stderr
+
+
+def test_divergence_is_reported_even_when_quiet(write, mlp):
+    path = write("c.yaml", MOONS)
+    res = mlp("train", path, "-q", "--out", "r", "--set", "loss=squared_error",
+              "--set", "data.task=classification", "--set", "train.lr=1e6")  # fmt: skip
+    assert res.exit_code == 3
+    assert res.stderr.startswith("error: training diverged at epoch")

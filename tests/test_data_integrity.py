@@ -213,3 +213,78 @@ def test_reading_data_never_warns(tmp_path):
     with pytest.raises(DataError, match="Input contains infinity"):
         with np.errstate(all="raise"):
             load_csv(tmp_path / "d.csv")
+
+
+# -- found by review ----------------------------------------------------------------------------
+
+
+def test_a_constant_column_stays_harmless_at_predict_time(mlp, tmp_path):
+    rows = "".join(f"{a},{b},0.1,{label}\n" for a, b, label in SEPARABLE)
+    (tmp_path / "d.csv").write_text("x1,x2,c,label\n" + rows)
+    train(mlp, tmp_path, "dtype: float64\n" + config_for("d.csv"))
+    (tmp_path / "new.csv").write_text("x1,x2,c\n-2.0,-1.0,0.2\n2.0,1.0,0.2\n")
+    res = mlp("predict", tmp_path / "run", "--data", tmp_path / "new.csv")
+    assert res.exit_code == 0, res.stderr
+    assert [line.split(",")[0] for line in res.stdout.splitlines()[1:]] == ["a", "b"]
+
+
+def test_r2_of_large_float32_targets_is_computed_in_float64():
+    from mlpcli.metrics import regression_report
+
+    t = np.array([[1e20], [2e20], [3e20]], dtype=np.float32)
+    report = regression_report(t + np.float32(5e19), t)
+    assert report["r2"] == pytest.approx(1 - 3 * 25e38 / 2e40, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "labels,expected",
+    [
+        (["a", "b", "1", "1.0", "01"], ["a", "b", "1", "1", "1"]),
+        (["x", "0.50", ".5"], ["x", "0.5", "0.5"]),
+    ],
+)
+def test_numbers_among_text_labels_are_one_class_each(labels, expected, tmp_path):
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels))
+    (tmp_path / "d.csv").write_text("x,label\n" + rows)
+    assert class_labels(load_csv(tmp_path / "d.csv")).tolist() == expected
+
+
+@pytest.mark.parametrize(
+    "y,code,pattern",
+    [
+        (
+            np.array([0, 1, 2**63, 1], dtype=np.uint64),
+            2,
+            r"class label 9223372036854775808 at row 3",
+        ),
+        (np.array([[0], [1], [0], [1]]), 0, None),  # a column vector of labels is fine
+        (np.zeros((4, 0)), 2, r"no target column"),
+    ],
+    ids=["uint64 beyond int64", "labels as a column", "no target column"],
+)
+def test_npz_target_shapes_and_ranges(y, code, pattern, mlp, tmp_path):
+    np.savez(tmp_path / "d.npz", x=np.arange(8.0).reshape(4, 2), y=y)
+    config = config_for("d.npz", "loss: squared_error\n" if y.shape[-1:] == (0,) else "")
+    res = train(mlp, tmp_path, config, code)
+    if pattern:
+        one_error(res, pattern)
+
+
+def test_idx_edge_shapes_and_ranges_are_named(mlp, tmp_path):
+    import struct
+
+    def idx(name, code, dims, payload):
+        head = bytes([0, 0, code, len(dims)]) + b"".join(struct.pack(">I", d) for d in dims)
+        (tmp_path / name).write_bytes(head + payload)
+
+    idx("lab.idx", 0x08, [2], bytes([0, 1]))
+    idx("img.idx", 0x08, [2, 0, 3], b"")
+    res = train(mlp, tmp_path, config_for("{images: img.idx, labels: lab.idx}"), 2)
+    one_error(res, r"img\.idx: IDX shape \(2, 0, 3\) holds no data")
+    idx("img.idx", 0x0E, [2, 1, 2], np.array([1.0, 2.0, 1e300, 0.0], ">f8").tobytes())
+    res = train(mlp, tmp_path, config_for("{images: img.idx, labels: lab.idx}"), 2)
+    one_error(res, r"img\.idx \(labels: lab\.idx\): Input contains infinity.*beyond float32")
+    idx("lab.idx", 0x0D, [2], np.array([0.0, 0.5], ">f4").tobytes())
+    idx("img.idx", 0x08, [2, 1, 2], bytes(4))
+    res = train(mlp, tmp_path, config_for("{images: img.idx, labels: lab.idx}"), 2)
+    one_error(res, r"\(labels: lab\.idx\): class label 0\.5 at row 2 is not a whole number")

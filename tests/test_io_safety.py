@@ -191,3 +191,65 @@ def test_lying_idx_headers_are_refused(content, message, tmp_path):
         (tmp_path / name).write_bytes(data)
         with pytest.raises(DataError, match=message):
             read_idx(tmp_path / name)
+
+
+# -- found by review: more members of the same classes ----------------------------------------
+
+
+def test_a_users_hidden_tmp_file_survives_a_run_into_its_directory(mlp, write, tmp_path):
+    (tmp_path / "proj").mkdir()
+    (tmp_path / "proj" / ".notes.tmp").write_text("mine")
+    (tmp_path / "proj" / ".model.safetensors.123.tmp").write_bytes(b"left by a killed run")
+    assert mlp("train", write("c.yaml", MOONS), "--out", tmp_path / "proj", "-q").exit_code == 0
+    assert (tmp_path / "proj" / ".notes.tmp").read_text() == "mine"
+    assert not (tmp_path / "proj" / ".model.safetensors.123.tmp").exists()
+
+
+@pytest.mark.parametrize("name", [".lock", "config.yaml", "summary.json"])
+def test_out_never_overwrites_a_run_that_has_only_started(name, run, mlp, tmp_path):
+    started = tmp_path / "started"
+    started.mkdir()
+    (started / ".lock").write_text("4242\n")  # a run before its first checkpoint
+    res = mlp("predict", run, "--data", MOONS_CSV, "--out", started / name)
+    refused(res, "is a file of the run")
+    assert (started / ".lock").read_text() == "4242\n"
+
+
+def test_a_lock_that_is_a_symlink_is_refused_and_its_target_kept(mlp, write, tmp_path):
+    (tmp_path / "precious.txt").write_text("keep me")
+    (tmp_path / "r").mkdir()
+    (tmp_path / "r" / ".lock").symlink_to(tmp_path / "precious.txt")
+    res = mlp("train", write("c.yaml", MOONS), "--out", tmp_path / "r")
+    refused(res, ".lock: cannot use it as")
+    assert (tmp_path / "precious.txt").read_text() == "keep me"
+
+
+@pytest.mark.parametrize("target", ["nowhere", "loop"])
+def test_out_that_is_a_broken_symlink_is_one_line(target, mlp, write, tmp_path):
+    link = tmp_path / "out"
+    link.symlink_to(tmp_path / ("out" if target == "loop" else "nowhere"))
+    refused(mlp("train", write("c.yaml", MOONS), "--out", link), "is a symlink to nothing")
+
+
+@pytest.mark.parametrize("special", ["fifo", "/dev/zero"])
+def test_run_files_that_are_not_regular_files_never_hang_or_flood(special, run, tmp_path):
+    summary, model = run / "summary.json", run / "model.safetensors"
+    for victim in (summary, model):
+        victim.unlink()
+        if special == "fifo":
+            os.mkfifo(victim)
+        else:
+            victim.symlink_to(special)
+    res = _mlp_subprocess("eval", run, "--data", MOONS_CSV, cwd=tmp_path)
+    assert res.returncode == 2 and "is a " in res.stderr and "not a model file" in res.stderr
+    res = _mlp_subprocess("train", "--resume", run, "--set", "train.epochs=7", cwd=tmp_path)
+    assert res.returncode == 0, res.stderr  # the summary is only a record: resume goes on
+
+
+def test_a_model_file_with_trailing_bytes_is_refused_before_it_is_read(run, mlp, tmp_path):
+    model = run / "model.safetensors"
+    model.write_bytes(model.read_bytes() + bytes(2**20))
+    res = mlp("eval", run, "--data", MOONS_CSV)
+    refused(res, "bytes after the last tensor")
+    res = mlp("train", run / "config.yaml", "--out", tmp_path / "new", "--init-from", run)
+    refused(res, "bytes after the last tensor")

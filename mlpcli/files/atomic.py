@@ -65,19 +65,19 @@ def check_output(path: str | Path, *, inputs: Iterable[Path] = ()) -> Path:
     """The file a write to ``path`` would land in, or a refusal, before any work is done.
 
     A symlink is followed. ``inputs`` are the files the same command reads:
-    writing over one of them is refused; so is writing over a run's own files.
+    writing over one of them is refused; so is writing a run's own files.
     """
     path = check_name(path, UsageError)
     target = Path(os.path.realpath(path))
     try:
         st = target.stat()
     except FileNotFoundError:
+        st = None
         if not target.parent.is_dir():
             raise UsageError(f"{path}: no such directory {target.parent}") from None
-        return target
-    if stat.S_ISDIR(st.st_mode):
+    if st is not None and stat.S_ISDIR(st.st_mode):
         raise UsageError(f"{path}: is a directory; give a file name")
-    for source in inputs:
+    for source in inputs if st is not None else ():
         if _same_file(st, source):
             raise UsageError(
                 f"{path}: is {source}, which this command reads; refusing to overwrite it"
