@@ -68,7 +68,7 @@ def run(as_json: bool = False) -> int:
     on stdout, like every other error. A signal no command took up (Ctrl-C
     during ``--help``) still ends in 130 or 143.
     """
-    from mlpcli import entry
+    from mlpcli import signals
 
     common.json_requested = as_json
     try:
@@ -80,13 +80,6 @@ def run(as_json: bool = False) -> int:
         if as_json:
             emit_json({"error": e.format_message(), "exit_code": e.exit_code})
         return e.exit_code
-    if entry.pending:
-        return entry.interrupted(entry.pending[0], as_json)
+    if signals.pending:
+        return signals.report_unhandled(signals.pending[0], as_json)
     return code if isinstance(code, int) else 0
-
-
-def main() -> None:
-    """The console script (also ``python -m mlpcli``)."""
-    from mlpcli.entry import main as entry
-
-    entry()

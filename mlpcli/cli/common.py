@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from mlpcli import signals
 from mlpcli.errors import MlpError
 
 if TYPE_CHECKING:
@@ -106,13 +107,6 @@ def _raise_interrupted(signum: int, frame: object) -> None:
     raise Interrupted(signum)
 
 
-def _take_pending() -> int | None:
-    """A signal that arrived before any command handled signals (see ``entry.py``)."""
-    from mlpcli import entry
-
-    return entry.pending.pop(0) if entry.pending else None
-
-
 def _interrupted_by(e: BaseException) -> int | None:
     """The signal behind ``e``: raised by it, or during an import it broke (pydantic
     wraps what interrupts it building a schema). None when ``e`` is something else."""
@@ -136,7 +130,7 @@ def _interruptible(enabled: bool) -> Iterator[None]:
         sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
-        signum = _take_pending()
+        signum = signals.take()
         if signum is not None:
             raise Interrupted(signum)
         yield
@@ -233,7 +227,7 @@ class StopFlag:
     def __enter__(self) -> StopFlag:
         for sig in (signal.SIGINT, signal.SIGTERM):
             self.previous[sig] = signal.signal(sig, self._handle)
-        self.signum = _take_pending()  # one that came while mlp was starting: stop at once
+        self.signum = signals.take()  # one that came while mlp was starting: stop at once
         return self
 
     def __exit__(self, *exc: object) -> None:
