@@ -375,6 +375,7 @@ def train_new(
     on_start: Callable[[Experiment, RunDir], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Build, create the run directory, train and save. Data problems leave no directory behind.
 
@@ -393,7 +394,8 @@ def train_new(
             on_start(exp, run)
         source = None if init is None else str(Path(init).resolve())
         extra = made_by(config, overrides)
-        return _train(exp, run, TrainState(), on_epoch, should_stop, None, source, extra)
+        hooks = {"on_epoch": on_epoch, "should_stop": should_stop, "on_progress": on_progress}
+        return _train(exp, run, TrainState(), hooks, None, source, extra)
     finally:
         run.unlock()
 
@@ -406,6 +408,7 @@ def train_resume(
     on_start: Callable[[Experiment, RunDir], None] | None = None,
     on_epoch: Callable[[EpochRecord], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
+    on_progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
     """Continue a run from its state file; only ``train.epochs`` may change."""
     run_path = Path(run_path)
@@ -452,7 +455,8 @@ def train_resume(
         before = previous_summary(run_path)
         extra = {k: before[k] for k in ("overrides", "overridden") if k in before}
         init = before.get("init_from")
-        return _train(exp, run, state, on_epoch, should_stop, arrays, init, extra)
+        hooks = {"on_epoch": on_epoch, "should_stop": should_stop, "on_progress": on_progress}
+        return _train(exp, run, state, hooks, arrays, init, extra)
     finally:
         run.unlock()
 
@@ -493,14 +497,13 @@ def _train(
     exp: Experiment,
     run: RunDir,
     state: TrainState,
-    on_epoch: Callable[[EpochRecord], None] | None,
-    should_stop: Callable[[], bool] | None,
+    hooks: dict[str, Callable | None],
     arrays: dict[str, np.ndarray] | None = None,
     init_from: str | None = None,
     extra: dict | None = None,
 ) -> RunResult:
     checkpointer = Checkpointer(run, exp, init_from, extra)
-    trainer = Trainer(exp, on_epoch=on_epoch, on_checkpoint=checkpointer, should_stop=should_stop)
+    trainer = Trainer(exp, on_checkpoint=checkpointer, **hooks)
     if arrays is not None:
         try:
             trainer.restore(state, arrays)

@@ -128,6 +128,9 @@ class Trainer:
     on_checkpoint : callable(Trainer, bool), optional
         Called when the run should be saved: after epochs (``final=False``)
         and once when it stops for any reason (``final=True``).
+    on_progress : callable(int, int), optional
+        Called within an epoch, every 32 steps, with (examples done, examples in the
+        epoch): a display can show progress through long epochs.
     should_stop : callable() -> bool, optional
         Polled after every step; True stops the run after that step with
         ``stop_reason = "interrupted"`` (the CLI's signal handler sets it).
@@ -140,6 +143,7 @@ class Trainer:
         on_epoch: Callable[[EpochRecord], None] | None = None,
         on_checkpoint: Callable[[Trainer, bool], None] | None = None,
         should_stop: Callable[[], bool] | None = None,
+        on_progress: Callable[[int, int], None] | None = None,
         state: TrainState | None = None,
     ) -> None:
         self.exp = exp
@@ -154,6 +158,7 @@ class Trainer:
         self.on_epoch = on_epoch or (lambda record: None)
         self.on_checkpoint = on_checkpoint or (lambda trainer, final: None)
         self.should_stop = should_stop or (lambda: False)
+        self.on_progress = on_progress
         train = exp.train
         self.gather_x, self.gather_t = Gather(train.x), Gather(train.targets)
         self.gather_w = None if train.weights is None else Gather(train.weights)
@@ -219,6 +224,7 @@ class Trainer:
         lr = self.schedule(st.epoch, st.step)
         per_step_lr = self.schedule.unit == "step"
         weights, wb = train.weights, None
+        on_progress = self.on_progress
         for start in range(st.step_in_epoch * size, n, size):
             stop = min(start + size, n)
             if whole:
@@ -248,6 +254,8 @@ class Trainer:
             st.loss_sum += data_loss * (stop - start)
             st.step += 1
             st.step_in_epoch += 1
+            if on_progress is not None and not st.step_in_epoch & 31:
+                on_progress(stop, n)
             if self.should_stop():
                 st.epoch_seconds += time.perf_counter() - started
                 st.elapsed += time.perf_counter() - started

@@ -13,6 +13,11 @@ from conftest import CONFIGS, MOONS, ROOT
 
 from mlpcli.config.reference import markdown
 
+#: Two epochs of batch size 1 (n steps each): progress is reported within them.
+MOONS_STOCHASTIC = MOONS.replace("{mode: minibatch, size: 16}", "{mode: stochastic}").replace(
+    "epochs: 6", "epochs: 2"
+)
+
 README = (ROOT / "README.md").read_text()
 
 
@@ -135,3 +140,36 @@ def test_the_readme_numpy_reader_gives_the_probabilities_predict_prints(write, m
     write("x.csv", "x1,x2\n0.5,0.25\n")
     predicted = mlp("predict", "runs/quickstart-1", "--data", "x.csv", "--json").json()["rows"][0]
     assert probs == pytest.approx(predicted[1:], rel=1e-5)
+
+
+def test_long_epochs_show_progress_within_the_epoch_on_a_terminal(write):
+    import io
+    from types import SimpleNamespace
+
+    from rich.console import Console
+
+    from mlpcli.cli.render import TrainingDisplay
+    from mlpcli.config import load_config
+    from mlpcli.prepare import prepare
+    from mlpcli.train import Trainer
+
+    exp = prepare(load_config(write("c.yaml", MOONS_STOCHASTIC)))
+    seen = []
+    Trainer(exp, on_progress=lambda done, total: seen.append((done, total))).run()
+    n = len(exp.train)
+    assert seen == [(k, n) for k in range(32, n + 1, 32)] * 2  # every 32 steps, both epochs
+
+    screen = io.StringIO()
+    console = Console(file=screen, force_terminal=True, width=100)
+    display = TrainingDisplay(console)
+    display.start(exp, SimpleNamespace(path="runs/c-1"))
+    display.within_epoch(32, n)  # a short epoch so far: no bar of its own
+    assert display.rows_task is None
+    display.LONG_EPOCH = 0.0  # as if two seconds had passed
+    display.within_epoch(64, n)
+    assert display.progress.tasks[display.rows_task].completed == 64
+    display.epoch(Trainer(exp).run().history[0])  # the epoch ends: its bar goes
+    assert display.rows_task is None and len(display.progress.tasks) == 1
+    display.stop()
+    display.progress = None
+    display.within_epoch(96, n)  # not a terminal (or stopped): nothing to draw

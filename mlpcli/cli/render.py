@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import time
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -148,10 +149,15 @@ def network_table(exp: Experiment) -> Table:
 class TrainingDisplay:
     """Prints the run summary, one row per (selected) epoch, and the result table."""
 
+    #: An epoch this long (seconds) gets a progress bar of its own, on a terminal.
+    LONG_EPOCH = 2.0
+
     def __init__(self, console: Console) -> None:
         self.console = console
         self.progress = None
         self.task = None
+        self.rows_task = None  # the bar within a long epoch
+        self.epoch_started: float | None = None
         self.every = 1
         self.metric = "accuracy"
         self.last_printed = 0
@@ -198,14 +204,15 @@ class TrainingDisplay:
             from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
             self.progress = Progress(
-                TextColumn("epoch {task.completed}/{task.total}"),
+                TextColumn("{task.description} {task.completed}/{task.total}"),
                 BarColumn(),
                 TimeRemainingColumn(),
                 console=c,
                 transient=True,
             )
             self.progress.start()
-            self.task = self.progress.add_task("train", total=epochs)
+            self.task = self.progress.add_task("epoch", total=epochs)
+        self.epoch_started = time.monotonic()
 
     def _row(self, r: EpochRecord) -> Text:
         value = pct if self.metric == "accuracy" else num
@@ -215,8 +222,23 @@ class TrainingDisplay:
             f"{r.batch_size:>7} {duration(r.seconds):>8}"
         )
 
+    def within_epoch(self, done: int, total: int) -> None:
+        """Examples done in the current epoch: a bar of their own once the epoch has
+        lasted :attr:`LONG_EPOCH` seconds (only on a terminal)."""
+        if self.progress is None:
+            return
+        if self.rows_task is None:
+            if time.monotonic() - (self.epoch_started or 0.0) < self.LONG_EPOCH:
+                return
+            self.rows_task = self.progress.add_task("examples", total=total)
+        self.progress.update(self.rows_task, completed=done, total=total)
+
     def epoch(self, record: EpochRecord) -> None:
+        self.epoch_started = time.monotonic()  # the next one starts now
         if self.progress is not None:
+            if self.rows_task is not None:
+                self.progress.remove_task(self.rows_task)
+                self.rows_task = None
             self.progress.update(self.task, completed=record.epoch)
         if record.epoch == 1 or record.epoch % self.every == 0:
             self.console.print(self._row(record))

@@ -125,7 +125,8 @@ def _run(config, overrides, out, force, init_from, resume, display, stop):
     from mlpcli.config import load_config
     from mlpcli.runs import train_new, train_resume
 
-    hooks = {"on_start": display.start, "on_epoch": display.epoch, "should_stop": stop}
+    hooks = {"on_start": display.start, "on_epoch": display.epoch, "should_stop": stop,
+             "on_progress": display.within_epoch}  # fmt: skip
     if resume is not None:
         if out is not None or init_from is not None or force:
             raise ConfigError(
