@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.console import Console
@@ -398,3 +399,16 @@ def gradcheck_table(console: Console, results: list[TensorCheck], source: str) -
             mark,
         )
     console.print(table)
+
+
+def show_curve(console: Console, run_path: Path, curve: bool | None) -> None:
+    """The run's loss curve on ``console``: when it is a terminal, or when asked (``--curve``)."""
+    wanted = console.is_terminal if curve is None else curve
+    if console.quiet or not wanted or not (run_path / "metrics.csv").exists():
+        return
+    from mlpcli.history import read_history
+    from mlpcli.plots.terminal import loss_curve
+
+    text = loss_curve(read_history(run_path), width=min(console.width, 100) - 2)
+    if text:
+        console.print(Text.from_ansi(text))

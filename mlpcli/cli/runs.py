@@ -32,6 +32,13 @@ def runs(
     sort: SortOption = None,
     json_: JsonOption = False,
     csv_: Annotated[bool, typer.Option("--csv", help="Print the table as CSV on stdout.")] = False,
+    curve: Annotated[
+        bool | None,
+        typer.Option(
+            "--curve/--no-curve",
+            help="With one run: its loss curve under the table (default: on a terminal).",
+        ),
+    ] = None,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -40,7 +47,7 @@ def runs(
     Status is finished, early-stopped, diverged, interrupted, running (a process
     holds its lock) or failed.
 
-    Example:  mlp runs runs/digits-mlp --sort test_accuracy
+    Example:  mlp runs runs/digits-mlp --sort test_accuracy   (one run: mlp runs runs/quickstart-1)
     """
     with _errors(debug, json_):
         from mlpcli import runtable
@@ -63,6 +70,10 @@ def runs(
             out.print(f"no run directories under {', '.join(map(str, dirs))}")
             return
         print_wide(out, runs_table(columns, rows, f"{len(rows)} runs"))
+        if len(infos) == 1:
+            from mlpcli.cli.render import show_curve
+
+            show_curve(out, infos[0].path, curve)
 
 
 def ranked(rows: list[dict], columns: list[str], sort: str | None) -> list[dict]:

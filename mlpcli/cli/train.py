@@ -151,6 +151,8 @@ def _run(config, overrides, out, force, init_from, resume, display, stop):
 def _finish(result, display, interrupted_code: int, json_: bool, curve: bool | None) -> None:
     """The result table, the loss curve, the stop's message, the JSON document and the exit code."""
     display.finish(result)
+    from mlpcli.cli.render import show_curve
+
     show_curve(display.console, result.run.path, curve)
     reason = result.state.stop_reason
     for warning in (result.summary or {}).get("warnings", []):
@@ -168,16 +170,3 @@ def _finish(result, display, interrupted_code: int, json_: bool, curve: bool | N
         raise typer.Exit(3)
     if reason == "interrupted":
         raise typer.Exit(interrupted_code)
-
-
-def show_curve(console, run_path: Path, curve: bool | None) -> None:
-    """The run's loss curve on ``console``: when it is a terminal, or when asked (``--curve``)."""
-    wanted = console.is_terminal if curve is None else curve
-    if console.quiet or not wanted or not (run_path / "metrics.csv").exists():
-        return
-    from mlpcli.history import read_history
-    from mlpcli.plots.terminal import loss_curve
-
-    text = loss_curve(read_history(run_path), width=min(console.width, 100) - 2)
-    if text:
-        console.print(Text.from_ansi(text))
