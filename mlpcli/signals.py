@@ -19,8 +19,17 @@ def defer(signum: int, frame: object) -> None:
     pending.append(signum)
 
 
+def handled() -> tuple[int, ...]:
+    """SIGINT and SIGTERM, except one the process was started with ignored: a job a
+    non-interactive shell puts in the background ignores Ctrl-C, and so do we, as
+    Python does."""
+    return tuple(
+        s for s in (signal.SIGINT, signal.SIGTERM) if signal.getsignal(s) != signal.SIG_IGN
+    )
+
+
 def defer_all() -> None:
-    for sig in (signal.SIGINT, signal.SIGTERM):
+    for sig in handled():
         signal.signal(sig, defer)
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import textwrap
 from pathlib import Path
 
@@ -21,6 +22,11 @@ from safetensors.numpy import load_file
 from typer.testing import CliRunner
 
 from mlpcli.cli import app
+
+# A pytest started in the background by a non-interactive shell ignores Ctrl-C, and its
+# subprocesses would inherit that: the tests that interrupt `mlp` need it to hear them.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIGS = ROOT / "configs"

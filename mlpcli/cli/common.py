@@ -126,9 +126,7 @@ def _interruptible(enabled: bool) -> Iterator[None]:
     if not enabled:
         yield
         return
-    previous = {
-        sig: signal.signal(sig, _raise_interrupted) for sig in (signal.SIGINT, signal.SIGTERM)
-    }
+    previous = {sig: signal.signal(sig, _raise_interrupted) for sig in signals.handled()}
     try:
         signum = signals.take()
         if signum is not None:
@@ -225,7 +223,7 @@ class StopFlag:
         return 128 + (self.signum or signal.SIGINT)
 
     def __enter__(self) -> StopFlag:
-        for sig in (signal.SIGINT, signal.SIGTERM):
+        for sig in signals.handled():
             self.previous[sig] = signal.signal(sig, self._handle)
         self.signum = signals.take()  # one that came while mlp was starting: stop at once
         return self
