@@ -17,6 +17,8 @@ run directory exists.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from mlpcli import build
@@ -61,31 +63,21 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
         scale = TargetScale.fit(labels, plan.train)  # labels: the targets in their own units
         targets = scale.encode(labels)
     inputs = fit_inputs(config, train_data, plan, n_out)
-    x_train = prepared(inputs, train_data)
     weight = None
     if config.data.class_weight is not None:
         train_labels = labels if plan.train is None else labels[plan.train]
         weight = class_weights(config.data.class_weight, train_labels, classes)
     w = None if weight is None else weight[labels].astype(dtype)
+    x_train = prepared(inputs, train_data)
     splits = {
-        "train": Split("train", x_train, targets, labels, plan.train, w),
-        "validation": None
-        if plan.validation is None
-        else Split("validation", x_train, targets, labels, plan.validation, w),
-        "test": None
-        if plan.test is None
-        else Split("test", x_train, targets, labels, plan.test, w),
+        name: None if rows is None else Split(name, x_train, targets, labels, rows, w)
+        for name, rows in (("validation", plan.validation), ("test", plan.test))
     }
+    splits["train"] = Split("train", x_train, targets, labels, plan.train, w)
+    width = targets.shape[1] if targets.ndim == 2 else 1
+    coding = TargetCoding(task, head, classes, width, scale, weight, dtype)
     for role, data in others.items():
-        t, lab, _ = encode(data, task, head, classes, dtype)
-        if task == "regression" and t.shape[1] != targets.shape[1]:
-            raise DataError(
-                f"{data.source}: {t.shape[1]} target columns, but training has {targets.shape[1]}"
-            )
-        if scale is not None:
-            t = scale.encode(lab)
-        w = None if weight is None else weight[lab].astype(dtype)
-        splits[role] = Split(role, prepared(inputs, data), t, lab, weights=w)
+        splits[role] = coding.split(role, data, inputs)
     check_batch_size(config, len(splits["train"]), train_data.source)
 
     model = build.model(config, inputs, n_out, scale)
@@ -102,6 +94,31 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
         **splits,
         class_weight=weight,
     )
+
+
+@dataclass(frozen=True)
+class TargetCoding:
+    """How the training set's targets were encoded: the held-out sets' must match."""
+
+    task: str
+    head: Head
+    classes: np.ndarray | None
+    n_targets: int  # target columns (regression)
+    scale: TargetScale | None  # standardized regression targets
+    weight: np.ndarray | None  # class weights, by class index
+    dtype: np.dtype
+
+    def split(self, role: str, data: Dataset, inputs: InputTransform) -> Split:
+        """A validation or test set from its own source, prepared like the training data."""
+        t, lab, _ = encode(data, self.task, self.head, self.classes, self.dtype)
+        if self.task == "regression" and t.shape[1] != self.n_targets:
+            raise DataError(
+                f"{data.source}: {t.shape[1]} target columns, but training has {self.n_targets}"
+            )
+        if self.scale is not None:
+            t = self.scale.encode(lab)
+        w = None if self.weight is None else self.weight[lab].astype(self.dtype)
+        return Split(role, prepared(inputs, data), t, lab, weights=w)
 
 
 def load_source(

@@ -208,16 +208,7 @@ def load_csv(
     if forced - set(feature_idx):
         name = names[min(forced - set(feature_idx))]
         raise DataError(f"{path}: categorical column '{name}' is not a feature")
-    numeric_idx = [i for i in feature_idx if i not in forced]
-    found: list[int] = []
-    try:  # the fast path: every feature a number, parsed by NumPy's C parser
-        x = np.empty((len(line_numbers), 0), dtype=dtype)
-        if numeric_idx:
-            x = np.loadtxt(_rows(path), usecols=numeric_idx, dtype=dtype, ndmin=2, **_READ)
-    except ValueError as e:  # an empty cell, or a word: a text column or a typo
-        cells = _text(path, numeric_idx)
-        x, found = _numbers(path, names, numeric_idx, cells, line_numbers, dtype, detect_text, e)
-    text_idx = sorted(forced | set(found))
+    x, text_idx = _features(path, names, feature_idx, forced, line_numbers, dtype, detect_text)
     y = None
     if target_idx:
         y = _text(path, target_idx)
@@ -238,6 +229,28 @@ def load_csv(
         kinds = "".join("t" if i in text_idx else "n" for i in feature_idx)
         data.x = Table(x, words, kinds)
     return data
+
+
+def _features(
+    path: Path,
+    names: list[str],
+    feature_idx: list[int],
+    forced: set[int],
+    line_numbers: np.ndarray,
+    dtype: np.dtype | type,
+    detect_text: bool,
+) -> tuple[np.ndarray, list[int]]:
+    """(the numeric feature columns (N, D_num), the indices of the text columns)."""
+    numeric_idx = [i for i in feature_idx if i not in forced]
+    found: list[int] = []
+    try:  # the fast path: every feature a number, parsed by NumPy's C parser
+        x = np.empty((len(line_numbers), 0), dtype=dtype)
+        if numeric_idx:
+            x = np.loadtxt(_rows(path), usecols=numeric_idx, dtype=dtype, ndmin=2, **_READ)
+    except ValueError as e:  # an empty cell, or a word: a text column or a typo
+        cells = _text(path, numeric_idx)
+        x, found = _numbers(path, names, numeric_idx, cells, line_numbers, dtype, detect_text, e)
+    return x, sorted(forced | set(found))
 
 
 _READ = dict(delimiter=",", comments=None, quotechar='"')
