@@ -768,7 +768,7 @@ def w6(ctx: Context) -> Section:
         ["what", "s", "rows/s", "× W1 training rows/s", f"≥ {W6_TARGET:.0f}×"],
         rows,
     )
-    fwd = n / t["raw_outputs"].median
+    fwd = n / t["outputs"].median
     sec.targets.append(
         Target(
             "W6",
@@ -777,11 +777,11 @@ def w6(ctx: Context) -> Section:
             fwd >= W6_TARGET * train_rows_s,
         )
     )
-    ev = n / t["evaluate_dataset"].median
+    ev = n / t["report"].median
     sec.targets.append(
         Target(
             "W6",
-            f"`evaluate_dataset` ≥ {W6_TARGET:.0f} × W1 training rows/s",
+            f"`inference.report` ≥ {W6_TARGET:.0f} × W1 training rows/s",
             fmt_ratio(ev / train_rows_s),
             ev >= W6_TARGET * train_rows_s,
         )
