@@ -209,14 +209,19 @@ def torch_params(model) -> Params:
     return [(m.weight.detach().numpy().copy(), m.bias.detach().numpy().copy()) for m in lins]
 
 
-def torch_minibatch_epoch(model, x, labels, order: np.ndarray, batch: int, lr: float) -> dict:
-    """One epoch of nn.Sequential + optim.SGD + CrossEntropyLoss on minibatches in ``order``."""
+def torch_minibatch_epoch(
+    model, x, labels, order: np.ndarray, batch: int, lr: float, optimizer=None
+) -> dict:
+    """One epoch of nn.Sequential + an optimizer + CrossEntropyLoss on minibatches in ``order``.
+
+    ``optimizer(params, lr)`` builds the optimizer; default ``torch.optim.SGD``.
+    """
     import torch
     from torch import nn
 
     xt, yt = torch.from_numpy(x), torch.from_numpy(labels.astype(np.int64))
     ot = torch.from_numpy(order.astype(np.int64))
-    opt = torch.optim.SGD(model.parameters(), lr=lr)
+    opt = (optimizer or torch.optim.SGD)(model.parameters(), lr=lr)
     loss_fn = nn.CrossEntropyLoss()
     loss_sum = 0.0
     for start in range(0, len(ot), batch):
