@@ -181,6 +181,23 @@ def test_a_signal_saves_state_and_the_run_resumes_exactly(
     same_run(tmp_path / "full", tmp_path / "r")
 
 
+def test_a_signal_after_the_run_finished_does_not_kill_it(write, processes, tmp_path):
+    # Signals from the moment summary.json exists until the process is gone: the run has
+    # finished, so the process ends with 0 (or 130 if one landed before the command
+    # returned), never killed by the signal while the interpreter shuts down.
+    run = tmp_path / "r"
+    proc = start_training(processes, write("c.yaml", RESUMABLE.replace("BATCH", "{mode: batch}")),
+                          run, tmp_path)  # fmt: skip
+    wait_for(lambda: (run / "summary.json").exists(), proc, "summary.json")
+    while proc.poll() is None:
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.001)  # a polling interval: signals keep coming until it exits
+    _, err = proc.communicate()
+    assert proc.returncode in (0, 130), err
+    assert "Traceback" not in err
+    assert json.loads((run / "summary.json").read_text())["stop_reason"] == "completed"
+
+
 def test_a_second_signal_exits_at_once_without_corrupting_files(write, processes, tmp_path):
     # The second SIGINT may reach the process while it saves after the first, or the kernel
     # may merge the two: either way the exit code is 130 and every file is whole.

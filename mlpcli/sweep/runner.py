@@ -43,8 +43,15 @@ from mlpcli.sweep.expand import Trial
 NEW, RESUME, DONE, BUSY, OTHER = "new", "resume", "done", "busy", "other"
 #: Exit codes of ``mlp train`` and what they make of a trial.
 _EXIT_STATUS = {0: "finished", 3: "diverged", 130: "interrupted", 143: "interrupted"}
+#: Statuses of a run directory whose training ended on its own (``runtable``).
+_ENDED = ("finished", "early-stopped", "diverged")
 #: How often running trials are polled (seconds).
 POLL = 0.05
+
+
+def _ended(run_dir: Path) -> bool:
+    """Whether the run in ``run_dir`` ended on its own (finished, early-stopped, diverged)."""
+    return runtable.read_run(run_dir).status in _ENDED
 
 
 def plan(run_dir: Path, config: Config) -> str:
@@ -229,6 +236,8 @@ class Sweep:
         code = r.process.returncode
         out, err = r.output
         r.seconds = time.monotonic() - r.started
+        if code < 0 and (r.run_dir / "summary.json").exists() and _ended(r.run_dir):
+            code = 0  # killed after it had saved how it ended: the directory says it finished
         r.error = None if code in (0, 130, 143) else _error_of(out, err, code)
         r.process = r.output = None
         out.close()
