@@ -203,6 +203,9 @@ def test_mlp_runs_csv_and_sort(write, mlp, tmp_path):
     res = mlp("runs", root, "--sort", "nonsense")
     assert res.exit_code == 2 and "not a column" in res.stderr
     assert mlp("runs", tmp_path / "nowhere").exit_code == 2
+    res = mlp("runs", root, "--csv", "--json")
+    assert res.exit_code == 2 and "--csv and --json both write stdout" in res.stderr
+    assert res.json()["exit_code"] == 2
 
 
 def test_differing_fields():

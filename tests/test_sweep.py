@@ -135,6 +135,7 @@ sweep:
         (["--grid", "model.hiden=[2],[3]"], "did you mean 'hidden'"),
         (["--grid", "seed=1,2", "--trial", "2"], "--trial 2: the sweep has 2 trials (0–1)"),
         (["--grid", "seed=1,2", "--list", "--dry-run"], "give one of them"),
+        (["--grid", "seed=1,2", "--list", "--json"], "--list and --json both write stdout"),
     ],
 )
 def test_bad_sweeps_are_refused_before_anything_runs(args, message, write, mlp, tmp_path):

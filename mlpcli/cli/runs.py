@@ -52,6 +52,8 @@ def runs(
     with _errors(debug, json_):
         from mlpcli import runtable
 
+        if csv_ and json_:
+            raise UsageError("--csv and --json both write stdout: give one of them")
         for d in dirs:
             if not d.is_dir():
                 raise UsageError(f"{d}: not a directory")

@@ -123,6 +123,8 @@ def sweep(
         ]
         if len(modes) > 1:
             raise UsageError(f"{' and '.join(modes)}: give one of them")
+        if list_ and json_:
+            raise UsageError("--list and --json both write stdout: give one of them")
         if sbatch and slurm is None:
             raise UsageError("--sbatch options are for --slurm FILE")
         spec = spec_from(config, grid or [], random or [], trials, seed)
