@@ -84,6 +84,22 @@ def test_scientific_notation_without_a_dot_is_a_number(write):
     assert cfg.regularizer.lam == 5e-4
 
 
+def test_yes_and_no_as_keys_stay_words(write, mlp, tmp_path):
+    # YAML 1.1 reads an unquoted yes/no/on/off as a boolean; as a key (a class label, a
+    # column name) the word is meant. Values keep YAML's reading.
+    cfg = load_config(write("c.yaml", MOONS), ["data.class_weight={yes: 4, no: 1, on: 2}"])
+    assert cfg.data.class_weight == {"yes": 4.0, "no": 1.0, "on": 2.0}
+    assert load_config(write("c.yaml", MOONS), ["train.shuffle=no"]).train.shuffle is False
+    labels = "x1,x2,churned\n" + "".join(f"{i},{i % 3},{'yes' if i % 4 == 0 else 'no'}\n"
+                                          for i in range(40))  # fmt: skip
+    write("d.csv", labels)
+    cfg = write("w.yaml", "data: {train: d.csv, target: churned, class_weight: {yes: 3}}\n"
+                          "model: {hidden: [4]}\ntrain: {epochs: 1}\n")  # fmt: skip
+    res = mlp("train", cfg, "--out", "r", "-q", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["class_weight"]["yes"] == pytest.approx(3 * res.json()["class_weight"]["no"])
+
+
 def test_set_overrides_nested_keys_lists_and_indexes(write):
     path = write("c.yaml", MOONS)
     cfg = load_config(path, ["train.batch.size=8", "model.hidden=[4, 3]", "model.activation=relu"])

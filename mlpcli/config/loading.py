@@ -1,9 +1,12 @@
 """Reading a config: safe YAML with line numbers, ``--set`` overrides, readable errors.
 
-PyYAML's defaults are fixed here in three ways. ``1e-3`` (no dot) is read as
-the number the user meant, not the string YAML 1.1 makes of it. A key given
-twice in one mapping is an error naming both lines instead of a silent
-overwrite. And aliases cannot expand a small file into a huge document.
+PyYAML's defaults are fixed here in four ways. ``1e-3`` (no dot) is read as
+the number the user meant, not the string YAML 1.1 makes of it. A mapping key
+is never a boolean: an unquoted ``yes:`` or ``no:`` (a class label in
+``data.class_weight``, a column name) stays the word written, where YAML 1.1
+would make it True or False. A key given twice in one mapping is an error
+naming both lines instead of a silent overwrite. And aliases cannot expand a
+small file into a huge document.
 
 Validation problems come back as one line each, naming the field path, the
 YAML line, what is wrong and, for a misspelled key or choice, the closest
@@ -39,8 +42,12 @@ Path_ = tuple[str | int, ...]
 # -- YAML -----------------------------------------------------------------------
 
 
+_BOOL, _STR = "tag:yaml.org,2002:bool", "tag:yaml.org,2002:str"
+
+
 class _Loader(yaml.SafeLoader):
-    """SafeLoader that also reads 1e-3 as a float and refuses duplicate keys.
+    """SafeLoader that also reads 1e-3 as a float, keeps boolean-looking keys as
+    words and refuses duplicate keys.
 
     Merge keys (``<<: *base``) work as in ``yaml.safe_load``: keys written in
     the mapping override merged ones, and only two written keys can clash.
@@ -54,6 +61,8 @@ class _Loader(yaml.SafeLoader):
                 raise ConfigError(f"line {line}: a mapping key must be a plain value")
             if key_node.tag == "tag:yaml.org,2002:merge":
                 continue
+            if key_node.tag == _BOOL:  # yes/no/on/off/true/false as a key: the word
+                key_node.tag = _STR
             key = self.construct_object(key_node, deep=True)
             first = seen.get(key)
             if first is not None:
