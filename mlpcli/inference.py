@@ -81,12 +81,19 @@ def _report(saved: SavedModel, data: Dataset) -> dict:
 
 
 def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]]:
-    """(header, rows) of ``mlp predict``: the class and its probabilities, or the values."""
+    """(header, rows) of ``mlp predict``: the class and its probabilities, or the values.
+
+    The predicted class or value is the column ``prediction`` (``prediction_<target>``
+    for each of several regression targets), never the target's own name, so that
+    ``--keep`` can put the true target beside it.
+    """
     head = HEADS[saved.config.loss]()
     with np.errstate(over="ignore", invalid="ignore"):  # a diverged model: inf and NaN, as they are
         y = outputs(saved, data.x)
     if saved.config.data.task == "regression":
-        return list(saved.target_names), y.tolist()
+        names = saved.target_names
+        header = ["prediction"] if len(names) == 1 else [f"prediction_{n}" for n in names]
+        return header, y.tolist()
     classes = saved.classes
     labels = classes[head.predict(y)].tolist()
     with np.errstate(over="ignore", invalid="ignore"):

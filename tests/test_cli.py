@@ -155,7 +155,14 @@ def test_eval_json_for_regression_and_predict_to_file(mlp, tmp_path):
     res = mlp("predict", tmp_path / "r", "--data", DATASETS / "sine.csv", "--out", "p.csv")
     assert res.exit_code == 0 and res.stdout == ""
     rows = (tmp_path / "p.csv").read_text().splitlines()
-    assert rows[0] == "y" and len(rows) == 401
+    assert rows[0] == "prediction" and len(rows) == 401
+    # --keep puts the true target beside the prediction
+    res = mlp("predict", tmp_path / "r", "--data", DATASETS / "sine.csv", "--keep", "x,y")
+    assert res.exit_code == 0, res.stderr
+    table = list(csv.reader(io.StringIO(res.stdout)))
+    assert table[0] == ["x", "y", "prediction"] and len(table) == 401
+    truth = np.loadtxt(DATASETS / "sine.csv", delimiter=",", skiprows=1, usecols=1)
+    assert np.array([float(r[1]) for r in table[1:]]).tolist() == truth.tolist()
 
 
 def test_gradcheck_fails_with_exit_1_on_a_broken_backward(mlp, monkeypatch):
