@@ -32,6 +32,7 @@ from mlpcli.data.targets import encode_classes, regression_targets
 from mlpcli.data.weights import class_weights
 from mlpcli.errors import ConfigError, DataError
 from mlpcli.experiment import Experiment, Split, rng
+from mlpcli.nn.activations import BOUNDS
 from mlpcli.nn.encoding import Encoder, UnknownCategory
 from mlpcli.nn.features import BasisFunctions
 from mlpcli.nn.heads import Head
@@ -54,6 +55,8 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
     if task == "classification" and train_data.y.ndim == 2 and train_data.y.shape[1] > 1:
         raise DataError(f"{train_data.source}: classification takes one target column")
     targets, labels, classes = encode(train_data, task, head, None, dtype)
+    if task == "regression":
+        check_reachable(config.model.output_activation, labels, train_data.source)
     plan = plan_for(config, train_data, labels if task == "classification" else None)
     others = other_sources(config, train_data, bundled_test)
 
@@ -94,6 +97,22 @@ def prepare(config: Config, dtype: np.dtype | type | None = None) -> Experiment:
         **splits,
         class_weight=weight,
     )
+
+
+def check_reachable(output_activation: str, targets: np.ndarray, source: str) -> None:
+    """Refuse regression targets (N, K) outside the values a bounded output activation
+    takes (``nn.activations.BOUNDS``): no weights could fit them, and training would
+    end without a word at the nearest bound."""
+    bounds = BOUNDS.get(output_activation)
+    if bounds is None or not len(targets):
+        return
+    low, high = float(np.min(targets)), float(np.max(targets))
+    if low < bounds[0] or high > bounds[1]:
+        raise DataError(
+            f"{source}: the targets span {low:.4g} to {high:.4g}, but a {output_activation} "
+            f"output lies between {bounds[0]:g} and {bounds[1]:g}; use "
+            "model.output_activation: identity"
+        )
 
 
 @dataclass(frozen=True)

@@ -121,3 +121,34 @@ def test_divergence_names_the_target_scale_and_the_command_to_run(mlp, tmp_path)
     assert "mlp lr r/config.yaml" in res.stderr  # the run's config: every --set included
     assert mlp("train", config, "--out", "s", "--set", "data.standardize_target=true",
                "-q").exit_code == 0  # fmt: skip
+
+
+@pytest.mark.parametrize("activation", ["sigmoid", "tanh"])
+def test_a_bounded_output_is_not_standardized_and_refuses_targets_beyond_its_range(
+    activation, write, mlp, tmp_path
+):
+    # Standardized targets span about ±3 and raw ones 25–346: a sigmoid or tanh output could
+    # fit neither, so the default leaves targets as they are and out-of-range ones are refused.
+    path = write_two_targets(write)
+    cfg = load_config(path, [f"model.output_activation={activation}"])
+    assert cfg.data.standardize_target is False
+    res = mlp("train", path, "--out", "r", "--set", f"model.output_activation={activation}")
+    assert res.exit_code == 2 and not (tmp_path / "r").exists()
+    assert "train.csv: the targets span 4.002 to 1.134e+04, but a" in res.stderr
+    assert "use model.output_activation: identity" in res.stderr
+    res = mlp("train", path, "--out", "r", "--set", f"model.output_activation={activation}",
+              "--set", "data.standardize_target=true")  # fmt: skip
+    assert res.exit_code == 2 and "data.standardize_target" in res.stderr
+    # Targets inside the range train as they are, in their own units.
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-2, 2, size=(80, 1))
+    rows = "\n".join(f"{a:.6f},{b:.6f}" for a, b in zip(x[:, 0], 0.5 + 0.4 * np.sin(x[:, 0])))
+    write("unit.csv", f"x,y\n{rows}\n")
+    config = (
+        "data: {train: unit.csv, target: y}\nloss: squared_error\n"
+        f"model: {{hidden: [8], output_activation: {activation}}}\ntrain: {{epochs: 2}}\n"
+    )
+    cfg = write("u.yaml", config)
+    res = mlp("train", cfg, "--out", "u", "-q", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert res.json()["target_scale"] is None

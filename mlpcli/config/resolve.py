@@ -17,6 +17,7 @@ import yaml
 from mlpcli.config.loading import Problems
 from mlpcli.config.schema import Config
 from mlpcli.data.batching import DEFAULT_BATCH_SIZE
+from mlpcli.nn.activations import BOUNDS
 from mlpcli.nn.heads import HEADS
 from mlpcli.nn.layers import INITIALIZERS
 from mlpcli.nn.regularizers import REGULARIZERS
@@ -59,6 +60,14 @@ def _check_data(config: Config, problems: Problems) -> None:
         )
     if data.standardize_target and task == "classification":
         problems.add(("data", "standardize_target"), "only for regression targets")
+    bounds = BOUNDS.get(config.model.output_activation)
+    if data.standardize_target and task == "regression" and bounds is not None:
+        problems.add(
+            ("data", "standardize_target"),
+            f"standardized targets (mean 0, std 1) reach beyond what a "
+            f"{config.model.output_activation} output can ({bounds[0]:g} to {bounds[1]:g}); "
+            "use model.output_activation: identity, or turn this off",
+        )
 
 
 def _check_model(config: Config, problems: Problems) -> None:
@@ -172,8 +181,10 @@ def resolve(config: Config, base_dir: Path) -> Config:
     """Fill in the defaults that depend on other fields and make data paths absolute."""
     d = config.model_dump(mode="json", by_alias=True)
     d["data"]["task"] = task_of(config)
-    if d["data"]["standardize_target"] is None:
-        d["data"]["standardize_target"] = d["data"]["task"] == "regression"
+    if d["data"]["standardize_target"] is None:  # not under a bounded output (_check_data)
+        d["data"]["standardize_target"] = (
+            d["data"]["task"] == "regression" and config.model.output_activation not in BOUNDS
+        )
     for key in ("train", "validation", "test"):
         d["data"][key] = _absolute_source(d["data"][key], base_dir)
     if isinstance(d["model"]["init"], str):

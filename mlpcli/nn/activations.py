@@ -25,3 +25,7 @@ ACTIVATIONS: dict[str, Callable[[], Op]] = {
 #: pre-activations it creates and reads no more, so a layer's output reuses the
 #: array of its pre-activation (whose node then shows the activated values).
 INPLACE = frozenset({"relu", "tanh"})
+
+#: The bounded activations and the closed interval their values lie in: a
+#: regression target outside it cannot be fitted by such an output.
+BOUNDS: dict[str, tuple[float, float]] = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
