@@ -39,7 +39,7 @@ MEANING: dict[str, str] = {
     "data.task": "classification or regression; default regression for squared_error",
     "data.standardize": "(x − mean) / std per input column, fitted on the training split",
     "data.standardize_target": "regression: train on (t − mean) / std, report in the target's "
-    "units; null means true for regression",
+    "units; null means true for regression with an identity output",
     "data.categorical": "CSV columns read as categories (one-hot), each with "
     "{unknown: error or zeros}; text columns are categorical without being named",
     "data.missing": "fill empty and NaN cells, fitted on the training split; null refuses them",
