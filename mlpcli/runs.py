@@ -29,7 +29,14 @@ from pathlib import Path
 import numpy as np
 
 from mlpcli import threads
-from mlpcli.config import Config, fingerprint, load_config, to_yaml, training_changes
+from mlpcli.config import (
+    Config,
+    cosine_ended,
+    fingerprint,
+    load_config,
+    to_yaml,
+    training_changes,
+)
 from mlpcli.diagnose import divergence_hint
 from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
 from mlpcli.experiment import Experiment
@@ -424,6 +431,9 @@ def train_resume(
             f"{run_path}: cannot resume with a different config ({', '.join(changed)} "
             "changed); only train.epochs may change"
         )
+    wasted = cosine_ended(original, config.train.epochs)
+    if wasted:
+        raise ConfigError(f"{run_path}: {wasted}")
     run = RunDir(run_path)
     run.lock()
     try:

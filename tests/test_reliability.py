@@ -90,6 +90,35 @@ def test_resume_refuses_a_changed_config_naming_the_fields(write, mlp, tmp_path)
     assert mlp("train", "--resume", tmp_path / "nowhere").exit_code == 2
 
 
+def test_extending_a_finished_cosine_run_is_refused_by_resume_and_sweep(write, mlp, tmp_path):
+    # The period defaults to train.epochs, where η reaches eta_min; at eta_min = 0 more
+    # epochs would change nothing, and a sweep's trial (period following its epochs) is
+    # another config. Both say so, naming train.lr.period.
+    cosine = RESUMABLE.replace("BATCH", BATCHES["batch"]).replace(
+        "lr: {schedule: step, initial: 0.2, factor: 0.7, every: 3}",
+        "lr: {schedule: cosine, initial: 0.2}",
+    )
+    path = write("c.yaml", cosine.replace("epochs: 10", "epochs: 3"))
+    assert mlp("train", path, "--out", "r", "-q").exit_code == 0
+    res = mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=5")
+    assert res.exit_code == 2, res.stderr
+    assert (
+        "train.lr.period: its cosine schedule reached eta_min = 0 at epoch 3, so epochs 4–5"
+        in res.stderr
+    )
+    res = mlp("sweep", path, "--grid", "seed=11", "--out", "sw", "-q")
+    assert res.exit_code == 0, res.stderr
+    res = mlp("sweep", path, "--grid", "seed=11", "--out", "sw", "--set", "train.epochs=5", "-q")
+    assert res.exit_code == 1
+    row = json.loads((tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()[0])
+    assert "train.lr.period: its cosine schedule reached eta_min = 0" in row["error"]
+    # With eta_min > 0 the run goes on at eta_min.
+    path = write("m.yaml", cosine.replace("epochs: 10", "epochs: 3").replace(
+        "initial: 0.2}", "initial: 0.2, eta_min: 0.01}"))  # fmt: skip
+    assert mlp("train", path, "--out", "m", "-q").exit_code == 0
+    assert mlp("train", "--resume", tmp_path / "m", "--set", "train.epochs=5", "-q").exit_code == 0
+
+
 def test_an_early_stopped_run_has_nothing_to_resume(write, mlp, tmp_path):
     text = RESUMABLE.replace("BATCH", BATCHES["batch"]).replace("patience: 100", "patience: 1")
     text = text.replace("epochs: 10", "epochs: 200")

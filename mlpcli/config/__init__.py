@@ -20,6 +20,7 @@ from mlpcli.config.loading import (
 )
 from mlpcli.config.resolve import (
     check,
+    cosine_ended,
     fingerprint,
     resolve,
     task_of,
@@ -34,6 +35,7 @@ from mlpcli.errors import ConfigError, ModelFileError
 __all__ = [
     "Config",
     "config_from_json",
+    "cosine_ended",
     "differing_fields",
     "fingerprint",
     "load_config",

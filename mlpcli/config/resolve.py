@@ -240,6 +240,20 @@ def flatten(d: Any, prefix: tuple = ()) -> dict[tuple, Any]:
     return {prefix: d}
 
 
+def cosine_ended(config: Config, epochs: int) -> str | None:
+    """Why training the run of ``config`` on to ``epochs`` epochs would change nothing,
+    or None: a cosine schedule per epoch with η_min = 0 has η = 0 after its period
+    (which defaults to the run's first ``train.epochs``)."""
+    lr = config.train.lr
+    if lr.schedule != "cosine" or lr.unit != "epoch" or lr.eta_min > 0 or epochs <= lr.period:
+        return None
+    return (
+        f"train.lr.period: its cosine schedule reached eta_min = 0 at epoch {lr.period}, "
+        f"so epochs {lr.period + 1}–{epochs} would not change the weights; train a new run "
+        f"with train.epochs: {epochs} (the period follows it)"
+    )
+
+
 def training_changes(before: Config, after: Config) -> list[str]:
     """Dotted paths of the fields that differ and would change the trained weights."""
     a = flatten(before.model_dump(mode="json", by_alias=True))

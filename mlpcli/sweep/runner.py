@@ -34,7 +34,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from mlpcli import runtable
-from mlpcli.config import Config, load_config, training_changes
+from mlpcli.config import Config, cosine_ended, load_config, training_changes
 from mlpcli.errors import MlpError
 from mlpcli.files.atomic import atomic_write
 from mlpcli.sweep.expand import Trial
@@ -76,11 +76,15 @@ def plan(run_dir: Path, config: Config) -> str:
 def conflict(run_dir: Path, config: Config) -> str | None:
     """Why the run in ``run_dir`` is not this trial's (fields that differ), or None."""
     try:
-        changed = training_changes(load_config(run_dir / "config.yaml"), config)
+        saved = load_config(run_dir / "config.yaml")
     except MlpError as e:
         return f"{run_dir}/config.yaml: {e}"
+    changed = training_changes(saved, config)
     if not changed:
         return None
+    wasted = cosine_ended(saved, config.train.epochs) if changed == ["train.lr.period"] else None
+    if wasted:  # the period followed train.epochs, which the trial raised
+        return f"{run_dir}: {wasted}; remove it or choose another --out"
     return (
         f"{run_dir} holds a run of another config ({', '.join(changed[:5])} differ); "
         "remove it or choose another --out"
