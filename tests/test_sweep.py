@@ -152,6 +152,11 @@ def test_a_bad_sweep_section_names_its_line(write, mlp):
         res.exit_code == 2
         and "sweep.grid.train.lr (line 13): must be a non-empty list" in res.stderr
     )
+    # In flow style the comma of log_uniform(a, b) ends the entry: the message says so.
+    path = write("c.yaml", TINY + "sweep:\n  random: {train.lr: log_uniform(1e-3, 1)}\n"
+                                  "  trials: 2\n")  # fmt: skip
+    res = mlp("sweep", path, "--dry-run")
+    assert res.exit_code == 2 and "in a {...} mapping a comma ends the entry" in res.stderr
 
 
 @pytest.mark.parametrize(

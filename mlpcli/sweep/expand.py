@@ -121,9 +121,15 @@ def distribution(spec: Any, where: str) -> Any:
         ((name, args),) = spec.items()
         args = args if isinstance(args, list) else [args]
     else:
+        hint = ""
+        if isinstance(spec, str) and spec.count("(") > spec.count(")"):
+            hint = (
+                f"; got {spec!r}: in a {{...}} mapping a comma ends the entry, so quote "
+                "the value or write one key per line"
+            )
         raise ConfigError(
             f"{where}: expected a distribution such as log_uniform(1e-4, 1) or "
-            f"{{log_uniform: [1e-4, 1]}}; one of {', '.join(DISTRIBUTIONS)}"
+            f"{{log_uniform: [1e-4, 1]}}; one of {', '.join(DISTRIBUTIONS)}{hint}"
         )
     if name not in DISTRIBUTIONS:
         raise ConfigError(
