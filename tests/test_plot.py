@@ -256,3 +256,51 @@ def test_the_cli_starts_without_matplotlib_or_plotext():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_boundary_over_imputed_inputs_and_refused_for_categorical_ones(mlp, tmp_path):
+    churn = CONFIGS / "customers-churn.yaml"
+    run = train(mlp, tmp_path, churn, "imputed", "data.features=[age, income]",
+                "data.categorical=null", "train.epochs=3")  # fmt: skip
+    plot(mlp, run, "--boundary", "--out", tmp_path / "imputed.png")
+    with style.context():
+        fig = pictures.boundaries([run])
+    ax = fig.axes[0]
+    from mlpcli.inference import run_config
+    from mlpcli.prepare import raw_splits
+
+    splits = raw_splits(run_config(run))
+    shown = [s for s in ("train", "validation") if s in splits]
+    missing = sum(int(np.isnan(splits[s].x).any(axis=1).sum()) for s in shown)
+    assert missing > 0  # income has empty cells
+    assert ax.get_title().splitlines()[-1] == f"{missing} points with a missing input not drawn"
+    points = [c for c in ax.collections if c.get_label().startswith("class ")]
+    drawn = sum(len(c.get_offsets()) for c in points)
+    assert drawn == sum(len(splits[s].x) for s in shown) - missing
+    income = np.concatenate([splits[s].x[:, 1] for s in shown])
+    bottom, top = ax.get_ylim()
+    assert bottom < np.nanmin(income) and np.nanmax(income) < top < 2 * np.nanmax(income)
+
+    run = train(mlp, tmp_path, churn, "categorical", "data.features=[region, age]",
+                "data.missing=null", "train.epochs=1")  # fmt: skip
+    res = mlp("plot", run, "--boundary", "--out", tmp_path / "c.png")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr
+    assert "categorical: --boundary needs numeric inputs; 'region' is categorical" in res.stderr
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_curves_of_a_run_without_an_epoch(mlp, tmp_path, write):
+    config = write("moons.yaml", MOONS)
+    empty = train(mlp, tmp_path, config, "diverged", "train.lr=1e40", code=3)
+    assert len(read_history(empty)) == 0  # diverged in its first epoch
+    res = mlp("plot", empty, "--out", tmp_path / "e.png")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr
+    assert f"{empty}: no epoch recorded in metrics.csv" in res.stderr
+    assert not (tmp_path / "e.png").exists()
+
+    ok = train(mlp, tmp_path, config, "fine")
+    plot(mlp, empty, ok, "--out", tmp_path / "both.png")  # drawn, the empty run said so
+    with style.context():
+        fig = pictures.curves([empty, ok])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["η=1e+40 (no epoch recorded)", "η=0.2"]
