@@ -150,7 +150,7 @@ def test_weights_histograms_and_first_layer_images(mlp, tmp_path):
     grids = [t for t in titles if "first-layer weights" in t]
     assert len(grids) == 2 and "32 of 32 units, 8×8 pixels" in grids[0]
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend[0].startswith("regularizer.type=l1, λ=8: ") and "|w| < 10⁻³" in legend[0]
+    assert legend[0].startswith("regularizer=l1, λ=8: ") and "|w| < 10⁻³" in legend[0]
 
     xor = train(mlp, tmp_path, CONFIGS / "mlp-xor.yaml", "xor", "train.epochs=2")
     from mlpcli.files.model import load_model
@@ -226,9 +226,11 @@ def test_fields_that_differ_between_runs():
     a = load_config(base)
     b = load_config(base, ["train.lr=0.3", "model.hidden=[8]", "seed=4"])
     c = load_config(base, ["train.lr=0.3"])
-    assert differing_fields([a, b, c]) == [  # resolved: one activation per hidden layer
-        "seed", "model.hidden", "model.activation", "model.dropout", "train.lr.initial",
-    ]  # fmt: skip
+    # resolved, activation and dropout are one per hidden layer; given once, they are one
+    # value whatever the depth
+    assert differing_fields([a, b, c]) == ["seed", "model.hidden", "train.lr.initial"]
+    assert labels([a, b], ["q-1", "q-2"]) == ["seed=0, hidden=[16, 16], η=0.1",
+                                            "seed=4, hidden=[8], η=0.3"]  # fmt: skip
     assert differing_fields([a, load_config(base)]) == []
     assert labels([a, c], ["q-1", "q-2"]) == ["η=0.1", "η=0.3"]
     assert labels([a, a], ["q-1", "q-2"]) == ["q-1", "q-2"]
