@@ -236,11 +236,13 @@ def table(runs: Sequence[RunInfo], base: Path | None = None) -> tuple[list[str],
 
 
 def _label(path: Path, base: Path | None) -> str:
+    """The path below ``base``; the run's directory name when it is ``base`` itself."""
     if base is not None:
         try:
-            return str(path.relative_to(base)) or "."
+            below = path.relative_to(base)
         except ValueError:
-            pass
+            return str(path)
+        return str(below) if below.parts else path.resolve().name
     return str(path)
 
 

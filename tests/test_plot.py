@@ -1,5 +1,7 @@
 """Pictures: ``mlp plot`` image files, the terminal loss curve, and comparing runs."""
 
+import glob
+import pathlib
 import re
 import subprocess
 import sys
@@ -306,3 +308,23 @@ def test_curves_of_a_run_without_an_epoch(mlp, tmp_path, write):
         fig = pictures.curves([empty, ok])
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
     assert legend[:2] == ["η=1e+40 (no epoch recorded)", "η=0.2"]
+
+
+def test_the_help_example_of_overlaid_runs_plots_what_its_sweep_makes(mlp, tmp_path):
+    from mlpcli.cli.plot import plot as command
+
+    text = " ".join(command.__doc__.split())
+    pattern = r"mlp sweep (\S+) (--grid \S+ --out \S+) then mlp plot (\S+) (--out \S+)"
+    example = re.search(pattern, text)
+    assert example, text
+    config = CONFIGS / pathlib.Path(example[1]).name  # the example runs from the repository root
+    res = mlp("sweep", config, *example[2].split(), "--dry-run", "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    for trial in res.json():  # each trial trained here as the sweep's worker would, shorter
+        sets = [a for o in trial["overrides"] for a in ("--set", o)]
+        done = mlp("train", config, *sets, "--set", "train.epochs=20", "--out", trial["run"], "-q")
+        assert done.exit_code in (0, 3), done.stderr  # η = 3 diverges, as the picture shows
+    runs = sorted(glob.glob(example[3], root_dir=tmp_path))  # the shell's glob
+    assert [pathlib.Path(r).name for r in runs] == ["lr=0.1", "lr=1", "lr=3"]
+    doc, _ = plot(mlp, *runs, *example[4].split())
+    assert doc["out"] == "regimes.png" and len(doc["runs"]) == 3

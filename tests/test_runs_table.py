@@ -297,3 +297,15 @@ def test_sections_set_in_some_runs_and_depth_are_one_column_each(mlp, tmp_path, 
     ]
     depth = [load_config(path, [f"model.hidden={h}"]) for h in ("[32]", "[64, 64]")]
     assert labels(depth, ["a", "b"]) == ["hidden=[32]", "hidden=[64, 64]"]
+
+
+def test_a_run_directory_given_directly_goes_by_its_name(mlp, tmp_path, write):
+    path = write("c.yaml", TINY)
+    train_new(load_config(path), "c", out=tmp_path / "runs" / "quickstart-1")
+    for given in ("runs/quickstart-1", "runs/quickstart-1/"):
+        res = mlp("runs", given, "--json", "--no-curve")
+        assert res.exit_code == 0, res.stderr
+        assert [r["run"] for r in res.json()] == ["quickstart-1"]
+    assert [r["run"] for r in mlp("runs", "runs", "--json").json()] == ["quickstart-1"]
+    inside = mlp("runs", ".", "--json")  # from the directory holding the runs
+    assert [r["run"] for r in inside.json()] == ["runs/quickstart-1"]
