@@ -152,6 +152,10 @@ def _parts(c: Config) -> list[tuple[tuple[str, ...], str]]:
     if model.output_activation != "identity":
         net += f" → {model.output_activation}"
     parts.append((("model.hidden", "model.activation", "model.output_activation"), net))
+    dropout = model.dropout if isinstance(model.dropout, list) else [model.dropout]
+    if any(dropout):
+        rates = show_value(dropout[0] if len(set(dropout)) == 1 else dropout)
+        parts.append((("model.dropout",), f"dropout {rates}"))
     if model.features is not None:
         spec = model.features.model_dump(exclude_none=True)
         kind = spec.pop("type", "features")
@@ -161,11 +165,21 @@ def _parts(c: Config) -> list[tuple[tuple[str, ...], str]]:
         )
         parts.append((("model.features",), f"φ {kind}" + (f" ({args})" if args else "")))
     parts.append((("loss",), c.loss))
+    if c.data.class_weight is not None:
+        balanced = c.data.class_weight == "balanced"
+        parts.append((("data.class_weight",), "balanced " * balanced + "class weights"))
     lams = c.regularizer.model_dump(mode="json", by_alias=True, exclude_none=True)
     lams = {SYMBOLS[f"regularizer.{k}"]: v for k, v in lams.items() if k.startswith("lambda")}
     words = c.regularizer.type + " " + ", ".join(f"{k}={v:g}" for k, v in lams.items())
     parts.append((("regularizer",), "no regularizer" if c.regularizer.type == "none" else words))
     parts.append((("train.lr",), _learning_rate(c)))
+    optimizer = _optimizer(c)
+    if optimizer:
+        parts.append((("train.optimizer",), optimizer))
+    if c.train.lr_scale is not None:
+        parts.append((("train.lr_scale",), f"η × {show_value(c.train.lr_scale)}"))
+    if c.train.clip_norm is not None:
+        parts.append((("train.clip_norm",), f"clip ‖g‖ ≤ {c.train.clip_norm:g}"))
     batch = c.train.batch
     parts.append((("train.batch",), batch.mode + (f" {batch.size}" if batch.size else "")))
     parts.append((("train.epochs",), f"{c.train.epochs} epochs"))
@@ -182,3 +196,12 @@ def _learning_rate(config: Config) -> str:
     if schedule != "constant":
         text += f" {schedule} (" + ", ".join(f"{k} {show_value(v)}" for k, v in spec.items()) + ")"
     return text
+
+
+def _optimizer(config: Config) -> str:
+    """``adam``, ``adamw``, ``μ=0.9 nesterov``; nothing for plain SGD."""
+    spec = config.train.optimizer.model_dump(mode="json")
+    if spec["name"] != "sgd":
+        return spec["name"]
+    words = f"μ={spec['momentum']:g}" if spec.get("momentum") else ""
+    return words + " nesterov" * bool(words and spec.get("nesterov"))

@@ -237,11 +237,11 @@ def test_fields_that_differ_between_runs():
     assert labels([a, c], ["q-1", "q-2"]) == ["η=0.1", "η=0.3"]
     assert labels([a, a], ["q-1", "q-2"]) == ["q-1", "q-2"]
     assert describe(a) == (
-        "moons.csv · hidden [16, 16] tanh · cross_entropy · no regularizer · η=0.1 · "
+        "moons.csv · hidden [16, 16] tanh · cross_entropy · no regularizer · η=0.1 · μ=0.9 · "
         "minibatch 32 · 100 epochs"
     )
     assert describe(a, skip=["model.hidden", "train.lr.initial"]) == (
-        "moons.csv · cross_entropy · no regularizer · minibatch 32 · 100 epochs"
+        "moons.csv · cross_entropy · no regularizer · μ=0.9 · minibatch 32 · 100 epochs"
     )
     assert describe(b, only=["model.hidden"]) == "hidden [8] tanh"
     assert common_name(["quadratic-1", "quadratic-12"]) == "quadratic"
@@ -328,3 +328,24 @@ def test_the_help_example_of_overlaid_runs_plots_what_its_sweep_makes(mlp, tmp_p
     assert [pathlib.Path(r).name for r in runs] == ["lr=0.1", "lr=1", "lr=3"]
     doc, _ = plot(mlp, *runs, *example[4].split())
     assert doc["out"] == "regimes.png" and len(doc["runs"]) == 3
+
+
+def test_titles_name_the_optimizer_dropout_and_the_other_training_options(mlp, tmp_path, write):
+    config = write("moons.yaml", MOONS)
+    run = train(mlp, tmp_path, config, "adamw", "train.optimizer={name: adamw}",
+                "model.dropout=0.2", "train.clip_norm=1", "train.lr_scale=[1, 0.5]",
+                "data.class_weight=balanced", "train.epochs=2")  # fmt: skip
+    with style.context():
+        titles = [pictures.curves([run])._suptitle.get_text(),
+                  pictures.confusions([run])._suptitle.get_text()]  # fmt: skip
+    for title in titles:
+        assert (
+            "hidden [8] tanh · dropout 0.2 · cross_entropy · balanced class weights · "
+            "no regularizer · η=0.2 · adamw · η × [1, 0.5] · clip ‖g‖ ≤ 1 · minibatch 16 · "
+            "2 epochs"
+        ) in " ".join(title.split()), title  # wrapped to the figure's width
+    plain = load_config(config)  # plain SGD, no dropout: nothing more said
+    assert describe(plain) == (
+        "moons generator · hidden [8] tanh · cross_entropy · no regularizer · η=0.2 · "
+        "minibatch 16 · 6 epochs"
+    )
