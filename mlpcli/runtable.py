@@ -39,7 +39,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
-from mlpcli.config import differing_fields, read_saved_tree, value_at
+from mlpcli.config import comparable, differing_fields, read_saved_tree, value_at
 from mlpcli.errors import MlpError
 from mlpcli.paths import read_regular
 
@@ -193,18 +193,6 @@ def fields_of(runs: Sequence[RunInfo]) -> list[str]:
     return differing_fields([r.config for r in runs if r.config is not None])
 
 
-def collapsed(config: dict | None) -> dict | None:
-    """The config with a per-layer list of one repeated name written as that name
-    (``model.activation: [relu, relu]`` → ``relu``), as the user wrote it: resolution
-    repeats it per hidden layer, which would make networks of different depths
-    differ in their activation too."""
-    model = (config or {}).get("model")
-    acts = model.get("activation") if isinstance(model, dict) else None
-    if not (isinstance(acts, list) and acts and all(a == acts[0] for a in acts)):
-        return config
-    return {**config, "model": {**model, "activation": acts[0]}}
-
-
 def row(run: RunInfo, fields: Sequence[str], label: str | None = None) -> dict[str, Any]:
     """One flat row: run, the differing fields, status, metrics, warnings."""
     s = run.summary or {}
@@ -236,7 +224,7 @@ def table(runs: Sequence[RunInfo], base: Path | None = None) -> tuple[list[str],
 
     ``base``: runs are labelled by their path relative to it when they lie below it.
     """
-    runs = [replace(r, config=collapsed(r.config)) for r in runs]
+    runs = [replace(r, config=None if r.config is None else comparable(r.config)) for r in runs]
     fields = fields_of(runs)
     rows = [row(r, fields, _label(r.path, base)) for r in runs]
     present = {k for r in rows for k, v in r.items() if v not in (None, "")}
@@ -248,11 +236,13 @@ def table(runs: Sequence[RunInfo], base: Path | None = None) -> tuple[list[str],
 
 
 def _label(path: Path, base: Path | None) -> str:
+    """The path below ``base``; the run's directory name when it is ``base`` itself."""
     if base is not None:
         try:
-            return str(path.relative_to(base)) or "."
+            below = path.relative_to(base)
         except ValueError:
-            pass
+            return str(path)
+        return str(below) if below.parts else path.resolve().name
     return str(path)
 
 

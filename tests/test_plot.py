@@ -1,5 +1,7 @@
 """Pictures: ``mlp plot`` image files, the terminal loss curve, and comparing runs."""
 
+import glob
+import pathlib
 import re
 import subprocess
 import sys
@@ -150,7 +152,7 @@ def test_weights_histograms_and_first_layer_images(mlp, tmp_path):
     grids = [t for t in titles if "first-layer weights" in t]
     assert len(grids) == 2 and "32 of 32 units, 8×8 pixels" in grids[0]
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
-    assert legend[0].startswith("regularizer.type=l1, λ=8: ") and "|w| < 10⁻³" in legend[0]
+    assert legend[0].startswith("regularizer=l1, λ=8: ") and "|w| < 10⁻³" in legend[0]
 
     xor = train(mlp, tmp_path, CONFIGS / "mlp-xor.yaml", "xor", "train.epochs=2")
     from mlpcli.files.model import load_model
@@ -226,18 +228,20 @@ def test_fields_that_differ_between_runs():
     a = load_config(base)
     b = load_config(base, ["train.lr=0.3", "model.hidden=[8]", "seed=4"])
     c = load_config(base, ["train.lr=0.3"])
-    assert differing_fields([a, b, c]) == [  # resolved: one activation per hidden layer
-        "seed", "model.hidden", "model.activation", "model.dropout", "train.lr.initial",
-    ]  # fmt: skip
+    # resolved, activation and dropout are one per hidden layer; given once, they are one
+    # value whatever the depth
+    assert differing_fields([a, b, c]) == ["seed", "model.hidden", "train.lr.initial"]
+    assert labels([a, b], ["q-1", "q-2"]) == ["seed=0, hidden=[16, 16], η=0.1",
+                                            "seed=4, hidden=[8], η=0.3"]  # fmt: skip
     assert differing_fields([a, load_config(base)]) == []
     assert labels([a, c], ["q-1", "q-2"]) == ["η=0.1", "η=0.3"]
     assert labels([a, a], ["q-1", "q-2"]) == ["q-1", "q-2"]
     assert describe(a) == (
-        "moons.csv · hidden [16, 16] tanh · cross_entropy · no regularizer · η=0.1 · "
+        "moons.csv · hidden [16, 16] tanh · cross_entropy · no regularizer · η=0.1 · μ=0.9 · "
         "minibatch 32 · 100 epochs"
     )
     assert describe(a, skip=["model.hidden", "train.lr.initial"]) == (
-        "moons.csv · cross_entropy · no regularizer · minibatch 32 · 100 epochs"
+        "moons.csv · cross_entropy · no regularizer · μ=0.9 · minibatch 32 · 100 epochs"
     )
     assert describe(b, only=["model.hidden"]) == "hidden [8] tanh"
     assert common_name(["quadratic-1", "quadratic-12"]) == "quadratic"
@@ -256,3 +260,92 @@ def test_the_cli_starts_without_matplotlib_or_plotext():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
+
+
+def test_boundary_over_imputed_inputs_and_refused_for_categorical_ones(mlp, tmp_path):
+    churn = CONFIGS / "customers-churn.yaml"
+    run = train(mlp, tmp_path, churn, "imputed", "data.features=[age, income]",
+                "data.categorical=null", "train.epochs=3")  # fmt: skip
+    plot(mlp, run, "--boundary", "--out", tmp_path / "imputed.png")
+    with style.context():
+        fig = pictures.boundaries([run])
+    ax = fig.axes[0]
+    from mlpcli.inference import run_config
+    from mlpcli.prepare import raw_splits
+
+    splits = raw_splits(run_config(run))
+    shown = [s for s in ("train", "validation") if s in splits]
+    missing = sum(int(np.isnan(splits[s].x).any(axis=1).sum()) for s in shown)
+    assert missing > 0  # income has empty cells
+    assert ax.get_title().splitlines()[-1] == f"{missing} points with a missing input not drawn"
+    points = [c for c in ax.collections if c.get_label().startswith("class ")]
+    drawn = sum(len(c.get_offsets()) for c in points)
+    assert drawn == sum(len(splits[s].x) for s in shown) - missing
+    income = np.concatenate([splits[s].x[:, 1] for s in shown])
+    bottom, top = ax.get_ylim()
+    assert bottom < np.nanmin(income) and np.nanmax(income) < top < 2 * np.nanmax(income)
+
+    run = train(mlp, tmp_path, churn, "categorical", "data.features=[region, age]",
+                "data.missing=null", "train.epochs=1")  # fmt: skip
+    res = mlp("plot", run, "--boundary", "--out", tmp_path / "c.png")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr
+    assert "categorical: --boundary needs numeric inputs; 'region' is categorical" in res.stderr
+    assert not (tmp_path / "c.png").exists()
+
+
+def test_curves_of_a_run_without_an_epoch(mlp, tmp_path, write):
+    config = write("moons.yaml", MOONS)
+    empty = train(mlp, tmp_path, config, "diverged", "train.lr=1e40", code=3)
+    assert len(read_history(empty)) == 0  # diverged in its first epoch
+    res = mlp("plot", empty, "--out", tmp_path / "e.png")
+    assert res.exit_code == 2 and "Traceback" not in res.stderr
+    assert f"{empty}: no epoch recorded in metrics.csv" in res.stderr
+    assert not (tmp_path / "e.png").exists()
+
+    ok = train(mlp, tmp_path, config, "fine")
+    plot(mlp, empty, ok, "--out", tmp_path / "both.png")  # drawn, the empty run said so
+    with style.context():
+        fig = pictures.curves([empty, ok])
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:2] == ["η=1e+40 (no epoch recorded)", "η=0.2"]
+
+
+def test_the_help_example_of_overlaid_runs_plots_what_its_sweep_makes(mlp, tmp_path):
+    from mlpcli.cli.plot import plot as command
+
+    text = " ".join(command.__doc__.split())
+    pattern = r"mlp sweep (\S+) (--grid \S+ --out \S+) then mlp plot (\S+) (--out \S+)"
+    example = re.search(pattern, text)
+    assert example, text
+    config = CONFIGS / pathlib.Path(example[1]).name  # the example runs from the repository root
+    res = mlp("sweep", config, *example[2].split(), "--dry-run", "--json", "-q")
+    assert res.exit_code == 0, res.stderr
+    for trial in res.json():  # each trial trained here as the sweep's worker would, shorter
+        sets = [a for o in trial["overrides"] for a in ("--set", o)]
+        done = mlp("train", config, *sets, "--set", "train.epochs=20", "--out", trial["run"], "-q")
+        assert done.exit_code in (0, 3), done.stderr  # η = 3 diverges, as the picture shows
+    runs = sorted(glob.glob(example[3], root_dir=tmp_path))  # the shell's glob
+    assert [pathlib.Path(r).name for r in runs] == ["lr=0.1", "lr=1", "lr=3"]
+    doc, _ = plot(mlp, *runs, *example[4].split())
+    assert doc["out"] == "regimes.png" and len(doc["runs"]) == 3
+
+
+def test_titles_name_the_optimizer_dropout_and_the_other_training_options(mlp, tmp_path, write):
+    config = write("moons.yaml", MOONS)
+    run = train(mlp, tmp_path, config, "adamw", "train.optimizer={name: adamw}",
+                "model.dropout=0.2", "train.clip_norm=1", "train.lr_scale=[1, 0.5]",
+                "data.class_weight=balanced", "train.epochs=2")  # fmt: skip
+    with style.context():
+        titles = [pictures.curves([run])._suptitle.get_text(),
+                  pictures.confusions([run])._suptitle.get_text()]  # fmt: skip
+    for title in titles:
+        assert (
+            "hidden [8] tanh · dropout 0.2 · cross_entropy · balanced class weights · "
+            "no regularizer · η=0.2 · adamw · η × [1, 0.5] · clip ‖g‖ ≤ 1 · minibatch 16 · "
+            "2 epochs"
+        ) in " ".join(title.split()), title  # wrapped to the figure's width
+    plain = load_config(config)  # plain SGD, no dropout: nothing more said
+    assert describe(plain) == (
+        "moons generator · hidden [8] tanh · cross_entropy · no regularizer · η=0.2 · "
+        "minibatch 16 · 6 epochs"
+    )

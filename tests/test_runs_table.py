@@ -7,6 +7,8 @@ import json
 
 import pytest
 
+from mlpcli import runtable
+from mlpcli.compare import labels
 from mlpcli.config import differing_fields, load_config
 from mlpcli.health import loss_warnings
 from mlpcli.overrides import MAX_LENGTH, run_name, short_keys
@@ -211,10 +213,22 @@ def test_mlp_runs_csv_and_sort(write, mlp, tmp_path):
 def test_differing_fields():
     a = {"model": {"hidden": [8], "init": {"name": "he"}}, "train": {"lr": 0.1}, "seed": 0}
     b = {"model": {"hidden": [8, 8], "init": {"name": "he"}}, "train": {"lr": 0.1}, "seed": 0}
-    c = {"model": {"hidden": [8], "init": {"name": "normal", "std": 0.1}}, "train": {"lr": 0.1}}
+    c = {"model": {"hidden": [8], "init": {"name": "normal", "std": 0.1}}, "train": {"lr": 0.3}}
     assert differing_fields([a, b]) == ["model.hidden"]
-    assert differing_fields([a, c]) == ["model.init.name", "seed", "model.init.std"]
+    # a key absent from a config (std, seed) is no difference by itself: the kind (name) is
+    assert differing_fields([a, c]) == ["model.init.name", "train.lr"]
     assert differing_fields([a]) == [] and differing_fields([a, a]) == []
+    # a section null here and set there is one field; mappings that differ only in which
+    # keys they have (a file against a generator) are one field too
+    d = {"data": {"train": {"path": "m.csv"}, "missing": None}}
+    e = {"data": {"train": {"generator": "moons", "noise": 0.1}, "missing": {"strategy": "mean"}}}
+    assert differing_fields([d, e]) == ["data.train", "data.missing"]
+    f = {"data": {"train": {"generator": "moons", "noise": 0.2}, "missing": {"strategy": "mean"}}}
+    assert differing_fields([d, e, f]) == ["data.train", "data.missing"]
+    assert differing_fields([e, f]) == ["data.train.noise"]
+    # a key holding None says no more than an absent one (a config from an older version)
+    g = {"train": {"lr": 0.1, "clip_norm": None}}
+    assert differing_fields([{"train": {"lr": 0.1}}, g]) == []
 
 
 def test_depth_alone_does_not_make_the_activation_a_differing_field(tmp_path):
@@ -245,3 +259,56 @@ def test_ranking_breaks_accuracy_ties_by_validation_loss_and_puts_failures_last(
     ]
     assert [r["run"] for r in sort_rows(rows, "val_accuracy")] == ["e", "c", "a", "d", "b"]
     assert [r["run"] for r in sort_rows(rows, "val_loss")] == ["c", "a", "e", "d", "b"]
+
+
+def test_sections_set_in_some_runs_and_depth_are_one_column_each(mlp, tmp_path, write):
+    """Early stopping, imputation and batch growth off in one run and on in another: one
+    column each; hidden [8] against [6, 6] with dropout and activation given once: no
+    dropout or activation column; optimizers by name, not by every optimizer's fields."""
+    path = write("c.yaml", TINY)
+    root = tmp_path / "runs"
+    for name, sets in {
+        "plain": [],
+        "on": ["train.early_stopping={patience: 3}", "data.missing={strategy: mean}",
+               "train.batch.growth={factor: 2, every: 2}", "model.hidden=[6, 6]",
+               "train.optimizer={name: adam}"],
+        "adamw": ["train.optimizer={name: adamw}", "model.dropout=0.1"],
+    }.items():  # fmt: skip
+        train_new(load_config(path, sets), "c", out=root / name)
+    columns, rows = runtable.table(runtable.read_runs([root]), root)
+    fields = columns[1 : columns.index("status")]
+    assert fields == [
+        "data.missing", "model.hidden", "model.dropout", "train.batch.growth",
+        "train.optimizer.name", "train.early_stopping",
+    ]  # fmt: skip
+    by_run = {r["run"]: r for r in rows}
+    assert by_run["plain"]["model.dropout"] == 0 and by_run["on"]["model.dropout"] == 0
+    assert by_run["adamw"]["model.dropout"] == 0.1
+    assert by_run["plain"]["train.early_stopping"] is None
+    assert by_run["on"]["train.early_stopping"]["patience"] == 3
+    table = mlp("runs", root)
+    assert table.exit_code == 0 and "early_stopping.metric" not in table.stderr
+
+    configs = [load_config(root / r / "config.yaml") for r in ("plain", "on", "adamw")]
+    assert labels(configs, ["plain", "on", "adamw"]) == [
+        "missing=none, hidden=[8], dropout=0, batch.growth=none, optimizer=sgd, "
+        "early_stopping=none",
+        "missing=mean, hidden=[6, 6], dropout=0, batch.growth=on, optimizer=adam, "
+        "early_stopping=on",
+        "missing=none, hidden=[8], dropout=0.1, batch.growth=none, optimizer=adamw, "
+        "early_stopping=none",
+    ]
+    depth = [load_config(path, [f"model.hidden={h}"]) for h in ("[32]", "[64, 64]")]
+    assert labels(depth, ["a", "b"]) == ["hidden=[32]", "hidden=[64, 64]"]
+
+
+def test_a_run_directory_given_directly_goes_by_its_name(mlp, tmp_path, write):
+    path = write("c.yaml", TINY)
+    train_new(load_config(path), "c", out=tmp_path / "runs" / "quickstart-1")
+    for given in ("runs/quickstart-1", "runs/quickstart-1/"):
+        res = mlp("runs", given, "--json", "--no-curve")
+        assert res.exit_code == 0, res.stderr
+        assert [r["run"] for r in res.json()] == ["quickstart-1"]
+    assert [r["run"] for r in mlp("runs", "runs", "--json").json()] == ["quickstart-1"]
+    inside = mlp("runs", ".", "--json")  # from the directory holding the runs
+    assert [r["run"] for r in inside.json()] == ["runs/quickstart-1"]

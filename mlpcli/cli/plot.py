@@ -85,7 +85,8 @@ def plot(
     are labelled by the config fields that differ between them (η=0.1, η=1, ...).
 
     Examples:  mlp plot runs/quickstart-1  ·
-    mlp plot runs/lr-1 runs/lr-2 runs/lr-3 --out regimes.png  ·
+    mlp sweep configs/learning-rate-quadratic.yaml --grid train.lr=0.1,1,3 --out runs/regimes
+    then mlp plot runs/regimes/*/ --out regimes.png  ·
     mlp plot runs/perceptron-xor-1 runs/mlp-xor-1 --boundary  ·
     mlp plot runs/digits-mlp-1 --weights
     """

@@ -9,7 +9,7 @@ import json
 from collections.abc import Sequence
 from pathlib import Path
 
-from mlpcli.config.compare import differing_fields, value_at
+from mlpcli.config.compare import comparable, differing_fields, value_at
 from mlpcli.config.loading import (
     Problems,
     apply_override,
@@ -34,6 +34,7 @@ from mlpcli.errors import ConfigError, ModelFileError
 
 __all__ = [
     "Config",
+    "comparable",
     "config_from_json",
     "cosine_ended",
     "differing_fields",

@@ -26,6 +26,10 @@ from mlpcli.nn.regularizers import REGULARIZERS
 DEFAULT_NORMAL_STD = inspect.signature(INITIALIZERS["normal"]).parameters["std"].default
 
 
+#: ``model`` fields given once or per hidden layer; resolution stores one value per layer.
+PER_LAYER = ("activation", "dropout")
+
+
 def task_of(config: Config) -> str:
     """``data.task``, or regression for squared_error and classification for the other losses."""
     if config.data.task:
@@ -191,10 +195,9 @@ def resolve(config: Config, base_dir: Path) -> Config:
         d["model"]["init"] = {"name": d["model"]["init"]}
     if d["model"]["init"]["name"] == "normal" and d["model"]["init"]["std"] is None:
         d["model"]["init"]["std"] = DEFAULT_NORMAL_STD
-    if isinstance(d["model"]["activation"], str):
-        d["model"]["activation"] = [d["model"]["activation"]] * len(d["model"]["hidden"])
-    if isinstance(d["model"]["dropout"], (int, float)):
-        d["model"]["dropout"] = [d["model"]["dropout"]] * len(d["model"]["hidden"])
+    for key in PER_LAYER:  # one value for every hidden layer: repeated per layer
+        if not isinstance(d["model"][key], list):
+            d["model"][key] = [d["model"][key]] * len(d["model"]["hidden"])
     if isinstance(d["train"]["lr"], (int, float)):
         d["train"]["lr"] = {"schedule": "constant", "initial": d["train"]["lr"]}
     if d["train"]["lr"]["schedule"] == "cosine" and d["train"]["lr"]["period"] is None:

@@ -21,7 +21,7 @@ from matplotlib.colors import ListedColormap
 
 from mlpcli.data.dataset import Dataset
 from mlpcli.data.targets import encode_classes, regression_targets
-from mlpcli.errors import ConfigError
+from mlpcli.errors import ConfigError, DataError
 from mlpcli.files.model import SavedModel
 from mlpcli.metrics import accuracy, mse
 from mlpcli.nn.heads import HEADS
@@ -53,6 +53,10 @@ def check_drawable(saved: SavedModel, name: str) -> None:
             f"{name}: --boundary draws 2-input classification or 1-input regression; "
             f"this is {task} on {n} inputs"
         )
+    encoder = saved.model.inputs.encoder
+    if encoder is not None and "t" in encoder.kinds:
+        column = encoder.names[encoder.kinds.index("t")]
+        raise ConfigError(f"{name}: --boundary needs numeric inputs; {column!r} is categorical")
 
 
 def draw(ax: Axes, panel: Panel) -> None:
@@ -68,10 +72,28 @@ def draw(ax: Axes, panel: Panel) -> None:
 
 
 def _extent(splits: Mapping[str, Dataset], column: int) -> tuple[float, float]:
+    """The data's range in ``column``, padded; missing (NaN, imputed) cells do not count."""
     values = np.concatenate([d.x[:, column] for d in splits.values()]).astype(np.float64)
+    values = values[~np.isnan(values)]
+    if len(values) == 0:  # possible with data.missing {strategy: constant}
+        name = next(iter(splits.values())).feature_names[column]
+        raise DataError(f"--boundary: input '{name}' has no values to draw over (all missing)")
     lo, hi = float(values.min()), float(values.max())
     pad = MARGIN * (hi - lo) or 1.0
     return lo - pad, hi + pad
+
+
+def _drawn(data: Dataset) -> np.ndarray:
+    """(N,) bool: the rows with every input present (imputed ones have no place to sit)."""
+    return ~np.isnan(np.asarray(data.x, dtype=np.float64)).any(axis=1)
+
+
+def not_drawn(splits: Mapping[str, Dataset]) -> str | None:
+    """``3 points with a missing input not drawn``, or None when every point is drawn."""
+    n = sum(int((~_drawn(d)).sum()) for split, _ in SHOWN if (d := splits.get(split)) is not None)
+    if n == 0:
+        return None
+    return f"{n} point{'s' if n > 1 else ''} with a missing input not drawn"
 
 
 def decision_regions(ax: Axes, saved: SavedModel, splits: Mapping[str, Dataset]) -> None:
@@ -94,7 +116,7 @@ def decision_regions(ax: Axes, saved: SavedModel, splits: Mapping[str, Dataset])
             continue
         indices, _ = encode_classes(data, saved.classes)
         for i in range(k):
-            rows = indices == i
+            rows = (indices == i) & _drawn(data)
             ax.scatter(
                 data.x[rows, 0], data.x[rows, 1], marker=style.marker(i), s=24,
                 color=style.color(i) if filled else "white",
@@ -119,9 +141,10 @@ def fitted_curve(
             data = splits.get(split)
             if data is None:
                 continue
-            t = regression_targets(data, saved.model.dtype)[:, j]
+            rows = _drawn(data)
+            t = regression_targets(data, saved.model.dtype)[rows, j]
             ax.scatter(
-                data.x[:, 0], t, s=14, marker=style.marker(j + 1),
+                data.x[rows, 0], t, s=14, marker=style.marker(j + 1),
                 color=style.color(j + 1) if filled else "white",
                 edgecolors="none" if filled else style.color(j + 1),
                 label=f"{name} ({split})",

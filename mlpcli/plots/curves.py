@@ -126,4 +126,6 @@ def _legend(fig: Figure, ax: Axes, labels: Sequence[str], validation: bool) -> N
         handles += kinds
     else:
         handles = kinds
-    fig.legend(handles=handles, loc="outside lower center", ncol=min(len(handles), 4))
+    longest = max(len(h.get_label()) for h in handles)  # a row holds ~110 characters
+    columns = max(1, min(len(handles), 4, 110 // (longest + 8)))
+    fig.legend(handles=handles, loc="outside lower center", ncol=columns)

@@ -44,8 +44,18 @@ def curves(paths: Sequence[Path], x: str = "epoch") -> Figure:
     names = [compare.run_name(p) for p in paths]
     configs = [load_config(Path(p) / "config.yaml") for p in paths]
     histories = [read_history(p) for p in paths]
+    empty = [str(p) for p, h in zip(paths, histories) if len(h) == 0]
+    if len(empty) == len(paths):
+        raise ModelFileError(
+            f"{', '.join(empty)}: no epoch recorded in metrics.csv (no epoch of training "
+            "completed), so there is no curve to draw"
+        )
+    labels = [
+        label + (" (no epoch recorded)" if len(h) == 0 else "")
+        for label, h in zip(compare.labels(configs, names), histories)
+    ]
     title = _title("Learning curves", names, configs)
-    return learning_curves(histories, compare.labels(configs, names), title, x)
+    return learning_curves(histories, labels, title, x)
 
 
 def _models(paths: Sequence[Path]) -> tuple[list[SavedModel], list[str], list[Config]]:
@@ -64,11 +74,13 @@ def boundaries(paths: Sequence[Path]) -> Figure:
     for ax, s, name, path in zip(axes, saved, names, paths):
         splits = raw_splits(run_config(path))
         what = compare.describe(s.config, only=fields) if fields else name
-        title = f"{what or name}\n{boundary.accuracy_line(s, splits)}"
+        lines = [what or name, boundary.accuracy_line(s, splits), boundary.not_drawn(splits)]
+        title = "\n".join(line for line in lines if line)
         generator = getattr(s.config.data.train, "generator", None)
         boundary.draw(ax, boundary.Panel(s, splits, title, TARGET_FUNCTIONS.get(generator)))
     handles, labels = axes[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="outside lower center", ncol=min(len(labels), 6))
+    columns = min(len(labels), 2 * len(saved), 6)  # ~2 entries per 4-inch panel fit a row
+    fig.legend(handles, labels, loc="outside lower center", ncol=columns)
     what = "Decision regions" if configs[0].data.task == "classification" else "Fitted curves"
     style.suptitle(fig, _title(what, names, configs))
     return fig
