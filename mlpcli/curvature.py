@@ -29,7 +29,7 @@ import numpy as np
 
 from mlpcli import build
 from mlpcli.engine import HessianVectorProduct
-from mlpcli.experiment import Experiment, rng
+from mlpcli.experiment import Batch, Experiment, rng
 
 #: Power iteration: stop when the Rayleigh quotient changes by less than this, relatively...
 TOL = 1e-6
@@ -277,20 +277,19 @@ def _layer_scales(report: CurvatureReport) -> list[float] | None:
 # -- on an experiment -------------------------------------------------------------------
 
 
-def first_batch(exp: Experiment, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets) of the batch E is measured on: the first training batch.
+def first_batch(exp: Experiment, size: int | None = None) -> Batch:
+    """(inputs, targets, class weights) of the batch E is measured on: the first training batch.
 
     ``size`` defaults to the configured batch size of the first epoch (the
     whole training split in batch mode). A batch smaller than the split takes
     the first rows of the first epoch's shuffled order, the very batch the
     trainer's first step sees (the same ``shuffle`` stream); the whole split
-    is taken in stored order.
+    is taken in stored order. The weights are None without ``data.class_weight``.
     """
-    n, train = len(exp.train), exp.train
+    n = len(exp.train)
     size = min(size or build.batches(exp.config, n).size_at(0), n)
     order = np.arange(n) if size == n else rng(exp.config.seed, "shuffle").permutation(n)[:size]
-    rows = order if train.rows is None else train.rows[order]
-    return train.x[rows], train.targets[rows]
+    return exp.train.batch(order)
 
 
 def in_float64(exp: Experiment) -> Experiment:
@@ -305,13 +304,16 @@ def in_float64(exp: Experiment) -> Experiment:
 
 
 def _recorded(exp: Experiment, batch: int | None) -> tuple[HessianVectorProduct, float, int]:
-    """H v of ``exp``'s error on its first batch, at the model's current weights, in float64."""
+    """H v of ``exp``'s error on its first batch, at the model's current weights, in float64:
+    the error training minimizes, class weights included."""
     exp64 = in_float64(exp)
-    x, targets = first_batch(exp64, batch)
+    x, targets, weights = first_batch(exp64, batch)
     x = x.astype(np.float64, copy=False)
     if targets.dtype.kind == "f":
         targets = targets.astype(np.float64, copy=False)
-    e = exp64.objective()(x, targets).total
+    if weights is not None:
+        weights = weights.astype(np.float64, copy=False)
+    e = exp64.objective()(x, targets, weights=weights).total
     return HessianVectorProduct(e, exp64.model.parameters()), float(e.value), len(x)
 
 

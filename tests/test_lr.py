@@ -192,3 +192,55 @@ def test_lr_json_keys_help_and_bad_options(write, mlp):
     assert res.exit_code == 2 and "--from and --to go together" in res.stderr
     res = mlp("lr", path, "--set", "train.optimizer.momentum=2")
     assert res.exit_code == 2 and "train.optimizer.momentum" in res.stderr
+
+
+# -- the error training minimizes: class weights ------------------------------------------
+
+WEIGHTED = NETWORK.replace("classes: 3}}", "classes: 3}, class_weight: {0: 4, 2: 0.5}}")
+
+
+def numpy_error(exp, w):
+    """E of the NETWORK config for w = (W₀, b₀, W₁, b₁) flattened, by NumPy alone:
+    (1/N) Σ c_t L + (λ/N) ½ Σ W², c_k = (4, 1, 0.5) scaled to mean 1 over the rows."""
+    x, labels = exp.train.x, exp.train.labels
+    shapes = [p.value.shape for p in exp.model.parameters()]
+    w0, b0, w1, b1 = (
+        part.reshape(shape)
+        for part, shape in zip(np.split(w, np.cumsum([np.prod(s) for s in shapes])[:-1]), shapes)
+    )
+    y = np.tanh(x @ w0.T + b0) @ w1.T + b1
+    top = y.max(axis=1, keepdims=True)
+    losses = (top[:, 0] + np.log(np.exp(y - top).sum(axis=1))) - y[np.arange(len(y)), labels]
+    c = np.array([4.0, 1.0, 0.5])[labels]
+    c /= c.mean()
+    return np.mean(c * losses) + 0.1 / len(x) * 0.5 * (np.sum(w0**2) + np.sum(w1**2))
+
+
+def test_lr_measures_the_class_weighted_error_training_minimizes(write, mlp):
+    path = write("c.yaml", WEIGHTED)
+    exp = prepare(load_config(path), dtype=np.float64)
+    w = np.concatenate([p.value.ravel() for p in exp.model.parameters()])
+    n, eps = len(w), 1e-4
+    step = np.eye(n) * eps
+
+    def f(v):
+        return numpy_error(exp, v)
+
+    grad = np.array([(f(w + step[i]) - f(w - step[i])) / (2 * eps) for i in range(n)])
+    hessian = np.array(
+        [
+            [
+                (f(w + step[i] + step[j]) - f(w + step[i] - step[j])
+                 - f(w - step[i] + step[j]) + f(w - step[i] - step[j])) / (4 * eps**2)
+                for j in range(n)
+            ]
+            for i in range(n)
+        ]
+    )  # fmt: skip
+    report = mlp("lr", path, "--json", "-q", "--tol", "1e-12", "--iterations", "3000").json()
+    assert report["loss"] == pytest.approx(f(w), rel=1e-12)
+    assert report["grad_norm"] == pytest.approx(np.linalg.norm(grad), rel=1e-7)
+    assert report["eta_opt"] == pytest.approx(grad @ grad / (grad @ hessian @ grad), rel=1e-5)
+    assert report["lambda_max"] == pytest.approx(np.linalg.eigvalsh(hessian)[-1], rel=1e-5)
+    unweighted = mlp("lr", path, "--json", "-q", "--set", "data.class_weight=null").json()
+    assert abs(unweighted["loss"] - report["loss"]) > 1e-3 * report["loss"]  # the weights matter
