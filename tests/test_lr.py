@@ -1,7 +1,10 @@
 """``mlp lr``: the lecture's quadratic example proven, power iteration, per-layer blocks, scan."""
 
+import shlex
+
 import numpy as np
 import pytest
+import yaml
 from conftest import CONFIGS
 
 from mlpcli.config import load_config
@@ -244,3 +247,23 @@ def test_lr_measures_the_class_weighted_error_training_minimizes(write, mlp):
     assert report["lambda_max"] == pytest.approx(np.linalg.eigvalsh(hessian)[-1], rel=1e-5)
     unweighted = mlp("lr", path, "--json", "-q", "--set", "data.class_weight=null").json()
     assert abs(unweighted["loss"] - report["loss"]) > 1e-3 * report["loss"]  # the weights matter
+
+
+SCHEDULE = "{schedule: cosine, initial: 0.01, warmup: 3, eta_min: 0.001}"
+
+
+@pytest.mark.parametrize(("lr", "key"), [(SCHEDULE, "train.lr.initial"), ("0.01", "train.lr")])
+def test_the_recommended_command_keeps_the_schedule_and_the_overrides(write, mlp, lr, key):
+    path = write("c.yaml", NETWORK.replace("train: {batch", f"train: {{lr: {lr}, batch"))
+    res = mlp("lr", path, "--set", "model.hidden=[4]", "--json")
+    recommended = float(f"{res.json()['recommended_lr']:.3g}")
+    (line,) = [s for s in res.stderr.splitlines() if s.startswith("  mlp train ")]
+    words = shlex.split(line)
+    assert words[-2:] == ["--set", f"{key}={recommended:g}"]
+    printed = mlp(*words[1:], "--print-config")
+    assert printed.exit_code == 0, printed.stderr
+    config = yaml.safe_load(printed.stdout)
+    assert config["model"]["hidden"] == [4]  # as measured
+    expected = yaml.safe_load(f"lr: {lr}")["lr"]
+    expected = expected if isinstance(expected, dict) else {"schedule": "constant"}
+    assert config["train"]["lr"] == {**config["train"]["lr"], **expected, "initial": recommended}

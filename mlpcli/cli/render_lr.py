@@ -12,8 +12,6 @@ from rich.text import Text
 from mlpcli.cli.render import _kv_table, num
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mlpcli.config import Config
     from mlpcli.curvature import Advice, CurvatureReport, PowerIteration
     from mlpcli.lrscan import Scan
@@ -41,9 +39,10 @@ def curvature_tables(
     advice: Advice,
     config: Config,
     where: str,
-    path: Path,
+    command: str | None,
 ) -> None:
-    """The whole-network figures, the per-layer table and the recommendation."""
+    """The whole-network figures, the per-layer table and the recommendation, with the
+    ``mlp train`` ``command`` that applies it."""
     w = report.whole
     scaled = " (targets standardized)" if config.data.standardize_target else ""
     rows = [
@@ -87,7 +86,7 @@ def curvature_tables(
         Text(f"recommended η = {advice.lr:.3g}", style="bold green")
         + Text(f" ({config.train.optimizer.name}): {advice.reason}.")
     )
-    console.print(f"  mlp train {path} --set train.lr={advice.lr:.3g}")
+    console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
     if advice.lr_scale is not None and len(advice.lr_scale) > 1:
         scales = ",".join(f"{s:g}" for s in advice.lr_scale)
         console.print(f"  per layer, from the blocks' λ_max: --set train.lr_scale=[{scales}]")
