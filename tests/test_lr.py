@@ -267,3 +267,81 @@ def test_the_recommended_command_keeps_the_schedule_and_the_overrides(write, mlp
     expected = yaml.safe_load(f"lr: {lr}")["lr"]
     expected = expected if isinstance(expected, dict) else {"schedule": "constant"}
     assert config["train"]["lr"] == {**config["train"]["lr"], **expected, "initial": recommended}
+
+
+# -- per-layer learning rates: train.lr_scale ----------------------------------------------
+
+DEEPER = NETWORK.replace("hidden: [5]", "hidden: [4, 3]")
+
+
+def test_with_lr_scale_the_whole_network_figures_are_those_of_the_scaled_hessian(write, mlp):
+    """The step −η S g: η_opt = gᵀSg/gᵀSHSg, stable iff η < 2/λ_max(S^½ H S^½)."""
+    path, scales = write("c.yaml", DEEPER), [1.0, 0.3, 5.0]
+    exp = prepare(load_config(path), dtype=np.float64)
+    params = exp.model.parameters()
+    hvp = HessianVectorProduct(exp.objective()(exp.train.x, exp.train.targets).total, params)
+    h, edges = explicit_hessian(hvp, params)
+    s = np.repeat(np.repeat(scales, 2), np.diff(edges))  # S's diagonal, W and b of a layer alike
+    g = np.concatenate([a.ravel() for a in hvp.gradient])
+    lam = np.linalg.eigvalsh(np.sqrt(s)[:, None] * h * np.sqrt(s))[-1]
+
+    def lr(*args):
+        res = mlp("lr", path, "--json", "--tol", "1e-12", "--iterations", "3000", *args)
+        assert res.exit_code == 0, res.stderr
+        return res.json(), res.stderr
+
+    report, shown = lr("--set", "train.lr_scale=[1, 0.3, 5]")
+    assert report["lr_scale"] == scales
+    assert report["eta_opt"] == pytest.approx(g @ (s * g) / ((s * g) @ h @ (s * g)), rel=1e-6)
+    assert report["curvature"] == pytest.approx(1 / report["eta_opt"], rel=1e-12)
+    assert report["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    assert report["stability_bound"] == pytest.approx(2 / lam, rel=1e-6)
+    assert report["recommended_lr"] == pytest.approx(1 / lam, rel=1e-6)
+    assert report["grad_norm"] == pytest.approx(np.linalg.norm(g), rel=1e-12)  # ‖g‖ itself
+    step = s * g / (np.abs(g) + 1e-8)  # Adam's first step, per-layer rates included
+    assert report["adam_eta"] == pytest.approx(g @ step / (step @ h @ step), rel=1e-9)
+    assert "λ_max of S^½ H S^½" in shown and "S^½ H S^½, S = diag(lr_scale)" in report["reason"]
+
+    plain, shown = lr()
+    assert plain["lr_scale"] is None and "S^½" not in shown + plain["reason"]
+    assert plain["per_layer"] == report["per_layer"]  # the blocks of H: to choose lr_scale from
+    assert plain["lambda_max"] == pytest.approx(np.linalg.eigvalsh(h)[-1], rel=1e-6)
+    ones, _ = lr("--set", "train.lr_scale=[1, 1, 1]")
+    figures = ("eta_opt", "curvature", "lambda_max", "stability_bound", "recommended_lr",
+               "power_iteration", "per_layer", "adam_eta", "grad_norm", "loss")  # fmt: skip
+    assert {k: ones[k] for k in figures} == {k: plain[k] for k in figures}  # exactly
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_recommendation_for_the_configured_lr_scale_trains_better_than_ignoring_it(mlp, seed):
+    """customers-churn with two hidden layers, the last one's rate ×10: the η recommended
+    for those scales beats the η that ignores them, trained with the scales as configured."""
+    path = CONFIGS / "customers-churn.yaml"
+    common = ("--set", "model.hidden=[16,8]", "--set", f"seed={seed}", "--json", "-q")
+    ignoring = mlp("lr", path, *common).json()["recommended_lr"]
+    scaled = ("--set", "train.lr_scale=[1,1,10]")
+    recommended = mlp("lr", path, *common, *scaled).json()["recommended_lr"]
+    assert recommended < ignoring / 2
+    scan = mlp("lr", path, *common, *scaled, "--scan", "--from", repr(recommended),
+               "--to", repr(ignoring), "--count", "2").json()["scan"]  # fmt: skip
+    at, above = scan["points"]
+    assert at["lr"] == pytest.approx(recommended) and at["verdict"] == "best"
+    assert at["loss"] < 0.9 * above["loss"]
+
+
+def test_on_a_quadratic_the_bound_under_lr_scale_is_where_training_diverges(quadratic, mlp):
+    config, phi, t = quadratic
+    half = ("--set", "train.lr_scale=[0.5]")  # the step −0.5 η g: twice the stable η
+    plain = mlp("lr", config(), "--json", "-q").json()["stability_bound"]
+    bound = mlp("lr", config(), *half, "--json", "-q").json()["stability_bound"]
+    assert bound == pytest.approx(2 * plain, rel=1e-9)
+    minimum = 0.5 * np.mean((phi @ np.linalg.lstsq(phi, t, rcond=None)[0] - t) ** 2)
+    path = config("float32", epochs=1500)
+    below = mlp("train", path, *half, "--out", "below", "-q", "--json",
+                "--set", f"train.lr={0.95 * bound}")  # fmt: skip
+    assert below.exit_code == 0
+    assert below.json()["final"]["train_loss"] == pytest.approx(minimum, rel=1e-3)
+    above = mlp("train", path, *half, "--out", "above", "--json",
+                "--set", f"train.lr={1.05 * bound}")  # fmt: skip
+    assert above.exit_code == 3 and above.json()["stop_reason"] == "diverged"
+    assert f"above the stability bound 2/λ_max = {bound:.3g}" in above.stderr  # the hint's too

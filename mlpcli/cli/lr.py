@@ -65,7 +65,8 @@ def lr(
     At the initial weights (or --init-from), on a batch of training data, in
     float64: η_opt = gᵀg / gᵀHg along the gradient, the largest Hessian
     eigenvalue λ_max (power iteration on exact Hessian-vector products) and the
-    stability bound 2/λ_max, the same per layer, and a recommended η. With
+    stability bound 2/λ_max (with train.lr_scale S: of S^½ H S^½, as the scaled
+    steps see it), the same per layer, and a recommended η. With
     --scan, a few epochs at each η of a log-spaced grid from the same start, each
     judged too small, good, best, unstable or diverged.
 
@@ -155,6 +156,7 @@ def _document(path, cfg, init_from, report, advice) -> dict:
         "optimizer": cfg.train.optimizer.name,
         "batch": report.batch,
         "dtype": "float64",
+        "lr_scale": report.lr_scale,
         "loss": report.loss,
         "grad_norm": whole["grad_norm"],
         "curvature": whole["curvature"],
