@@ -75,13 +75,6 @@ class Split:
     def __len__(self) -> int:
         return len(self.x) if self.rows is None else len(self.rows)
 
-    def take(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inputs, targets and labels of examples start..stop−1 of the split, in order."""
-        if self.rows is None:
-            return self.x[start:stop], self.targets[start:stop], self.labels[start:stop]
-        r = self.rows[start:stop]
-        return self.x[r], self.targets[r], self.labels[r]
-
     def batch(self, positions: np.ndarray | slice) -> Batch:
         """The examples at ``positions`` of the split (indices or a slice), with their class
         weights: what one training step on them evaluates E with."""

@@ -93,7 +93,7 @@ def test_values_agree_with_the_engines_own_forward_and_backward(mlp, write):
 
     # The engine as training runs it (activations in place), on the same batch.
     exp = prepare(load_config(config))
-    x, targets, _ = exp.train.take(0, 7)
+    x, targets, _ = exp.train.batch(slice(0, 7))
     objective = Objective(exp.model, exp.head, exp.regularizer, len(exp.train))
     e = objective.step(x, targets)
     objective.backward()
