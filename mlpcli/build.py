@@ -85,6 +85,14 @@ def optimizer(config: Config, params: Sequence[Node], lr: float) -> Optimizer:
     """
     spec = config.train.optimizer
     opt = OPTIMIZERS[spec.name](params, lr, **spec.model_dump(exclude={"name"}))
-    if config.train.lr_scale is not None:
-        opt.lr_scale = [scale for scale in config.train.lr_scale for _ in (0, 1)]
+    scales = tensor_lr_scales(config)
+    if scales is not None:
+        opt.lr_scale = scales
     return opt
+
+
+def tensor_lr_scales(config: Config) -> list[float] | None:
+    """``train.lr_scale`` per parameter tensor [W₀, b₀, W₁, b₁, …] (None: all 1)."""
+    if config.train.lr_scale is None:
+        return None
+    return [scale for scale in config.train.lr_scale for _ in (0, 1)]

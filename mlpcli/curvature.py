@@ -16,6 +16,13 @@ A direction that is zero outside one layer's weights and bias gives the same
 figures for that layer's diagonal block H_ii of the Hessian: the lecture's
 "a different learning rate may be optimal for different parts of the
 network", as numbers. Everything here runs in float64.
+
+With per-layer multipliers (``train.lr_scale``, S = diag(s), s_i repeated over
+the entries of tensor i) the SGD step is w ← w − η S g. In the coordinates
+u = S^{-1/2} w it is plain gradient descent on a Hessian S^{1/2} H S^{1/2}, so
+the whole-network figures are those of that operator: η_opt = gᵀSg / gᵀSHSg
+along −S g, and stability iff η < 2/λ_max(S^{1/2} H S^{1/2}). The per-layer
+figures stay those of the blocks H_ii: what a user chooses ``lr_scale`` from.
 """
 
 from __future__ import annotations
@@ -29,7 +36,7 @@ import numpy as np
 
 from mlpcli import build
 from mlpcli.engine import HessianVectorProduct
-from mlpcli.experiment import Experiment, rng
+from mlpcli.experiment import Batch, Experiment, rng
 
 #: Power iteration: stop when the Rayleigh quotient changes by less than this, relatively...
 TOL = 1e-6
@@ -41,6 +48,31 @@ Vector = list  # one array (or None: zero) per parameter tensor
 
 def _dot(a: Vector, b: Vector) -> float:
     return float(sum(np.vdot(x, y) for x, y in zip(a, b) if x is not None and y is not None))
+
+
+def _scaled(vector: Vector, factors: Sequence[float] | None) -> Vector:
+    """Tensor i of ``vector`` times ``factors[i]`` (None, or a factor of 1: unchanged)."""
+    if factors is None:
+        return vector
+    return [a if a is None or f == 1.0 else a * f for a, f in zip(vector, factors)]
+
+
+def scaled_hessian(
+    hvp: HessianVectorProduct, scales: Sequence[float] | None
+) -> Callable[[Vector], Vector]:
+    """v ↦ S^{1/2} H S^{1/2} v for per-tensor learning-rate multipliers ``scales`` (None: H v).
+
+    Gradient descent with per-tensor rates η·scales[i] is plain gradient descent
+    with rate η on this operator (module docstring).
+    """
+    root = _roots(scales)
+    if root is None:
+        return hvp
+    return lambda v: _scaled(hvp(_scaled(v, root)), root)
+
+
+def _roots(scales: Sequence[float] | None) -> list[float] | None:
+    return None if scales is None else [math.sqrt(s) for s in scales]
 
 
 @dataclass(frozen=True)
@@ -109,8 +141,10 @@ class Block:
     name: str
     parameters: int
     grad_norm: float  # ‖g‖
-    curvature: float  # gᵀHg / gᵀg, the curvature along −g (NaN when g = 0)
-    eta_opt: float | None  # gᵀg / gᵀHg; None unless gᵀHg > 0 (no minimum along −g)
+    # With learning-rate multipliers S (the whole network under train.lr_scale) the next
+    # three are those of S^{1/2} H S^{1/2} (S = I otherwise):
+    curvature: float  # gᵀSHSg / gᵀSg, the curvature along the step −Sg (NaN when g = 0)
+    eta_opt: float | None  # gᵀSg / gᵀSHSg; None unless gᵀSHSg > 0 (no minimum along −Sg)
     power: PowerIteration
 
     @property
@@ -144,6 +178,7 @@ class CurvatureReport:
     whole: Block
     layers: list[Block]
     adam_eta: float | None  # the η that minimizes E's quadratic model along Adam's first step
+    lr_scale: list[float] | None = None  # train.lr_scale, per layer: whole and adam_eta use it
 
 
 def measure(
@@ -153,25 +188,29 @@ def measure(
     batch: int,
     generator: np.random.Generator,
     *,
+    scales: Sequence[float] | None = None,
     adam_eps: float = 1e-8,
     **options: float,
 ) -> CurvatureReport:
     """Every figure of :class:`CurvatureReport` from the products of one recorded E.
 
     ``names`` are the layers (two tensors each, weight and bias, in
-    ``hvp.params`` order); ``generator`` draws the power iterations' start vectors.
+    ``hvp.params`` order); ``generator`` draws the power iterations' start
+    vectors; ``scales`` are the learning-rate multipliers per tensor (``train.lr_scale``,
+    see :func:`mlpcli.build.tensor_lr_scales`; None: all 1).
     """
     n = len(hvp.params)
-    whole = _block("all", range(n), hvp, generator, options)
+    whole = _block("all", range(n), hvp, generator, options, scales)
     layers = [
         _block(name, (2 * i, 2 * i + 1), hvp, generator, options) for i, name in enumerate(names)
     ]
-    # Adam's first update is −η g/(|g| + ε) (m̂ = g, v̂ = g² after bias correction): along
-    # s = g/(|g| + ε) the quadratic model E − η gᵀs + ½ η² sᵀHs is lowest at gᵀs / sᵀHs.
-    s = [g / (np.abs(g) + adam_eps) for g in hvp.gradient]
+    # Adam's first update is −η S g/(|g| + ε) (m̂ = g, v̂ = g² after bias correction): along
+    # s = S g/(|g| + ε) the quadratic model E − η gᵀs + ½ η² sᵀHs is lowest at gᵀs / sᵀHs.
+    s = _scaled([g / (np.abs(g) + adam_eps) for g in hvp.gradient], scales)
     s_hs = _dot(s, hvp(s))
     adam_eta = _dot(hvp.gradient, s) / s_hs if s_hs > 0 else None
-    return CurvatureReport(loss, batch, whole, layers, adam_eta)
+    lr_scale = None if scales is None else list(scales[::2])  # W and b of a layer share one
+    return CurvatureReport(loss, batch, whole, layers, adam_eta, lr_scale)
 
 
 def _block(
@@ -180,26 +219,30 @@ def _block(
     hvp: HessianVectorProduct,
     generator: np.random.Generator,
     options: dict,
+    scales: Sequence[float] | None = None,
 ) -> Block:
-    """The figures of the Hessian block of the tensors at ``indices`` (None elsewhere)."""
+    """The figures of the Hessian block of the tensors at ``indices`` (None elsewhere), of
+    S^{1/2} H S^{1/2} with per-tensor multipliers ``scales`` (None: of H itself)."""
     inside = set(indices)
+    operator = scaled_hessian(hvp, scales)
 
     def restrict(vector: Vector) -> Vector:
         return [a if i in inside else None for i, a in enumerate(vector)]
 
     def matvec(v: Vector) -> Vector:
-        return restrict(hvp(v))
+        return restrict(operator(v))
 
     g = restrict(hvp.gradient)
-    gg = _dot(g, g)
-    ghg = _dot(g, matvec(g))
+    sg = _scaled(g, _roots(scales))  # S^{1/2} g
+    gsg = _dot(sg, sg)  # gᵀSg
+    ghg = _dot(sg, matvec(sg))  # gᵀSHSg
     start = restrict([generator.standard_normal(p.value.shape) for p in hvp.params])
     return Block(
         name=name,
         parameters=sum(hvp.params[i].value.size for i in indices),
-        grad_norm=math.sqrt(gg),
-        curvature=ghg / gg if gg > 0 else math.nan,
-        eta_opt=gg / ghg if ghg > 0 else None,
+        grad_norm=math.sqrt(_dot(g, g)),
+        curvature=ghg / gsg if gsg > 0 else math.nan,
+        eta_opt=gsg / ghg if ghg > 0 else None,
         power=largest_eigenvalue(matvec, start, **options),
     )
 
@@ -245,20 +288,29 @@ def stability_bound(optimizer: Any, lam: float) -> tuple[float, str] | None:
 
 def recommend(report: CurvatureReport, optimizer: Any) -> Advice:
     """The η to start from, for ``optimizer`` (the config's ``train.optimizer`` section)."""
+    scaled = report.lr_scale is not None
     if optimizer.name in ("adam", "adamw"):
         if report.adam_eta is None:
             return Advice(None, "E curves down along Adam's first step here: scan instead")
+        moves = ("every weight of layer i by about η·lr_scale[i]" if scaled
+                 else "every weight by about η")  # fmt: skip
+        step = "−η S g/(|g| + ε), S = diag(train.lr_scale)" if scaled else "−η g/(|g| + ε)"
         return Advice(
             report.adam_eta,
-            "Adam's first step moves every weight by about η whatever its gradient "
-            f"(it is −η g/(|g| + ε)), and η = {report.adam_eta:.3g} minimizes the quadratic "
-            "model of E along that step: larger rates overshoot from the start",
+            f"Adam's first step moves {moves} whatever its gradient (it is {step}), and "
+            f"η = {report.adam_eta:.3g} minimizes the quadratic model of E along that step: "
+            "larger rates overshoot from the start",
         )
     lam = report.whole.lambda_max
     if lam <= 0:
         return Advice(None, "the Hessian has no positive eigenvalue here: scan instead")
     bound = stability_bound(optimizer, lam)
     reason = ONE_OVER_LAMBDA
+    if scaled:
+        reason += (
+            "; layer i steps at η·lr_scale[i] (train.lr_scale), so H, λ_max and the bound are "
+            "those of S^½ H S^½, S = diag(lr_scale)"
+        )
     if optimizer.momentum:  # the most curved direction converges at rate √μ for any such η
         reason += f"; with momentum μ = {optimizer.momentum:g} η is stable below {bound[1]}"
     return Advice(1 / lam, reason, _layer_scales(report), bound)
@@ -277,20 +329,19 @@ def _layer_scales(report: CurvatureReport) -> list[float] | None:
 # -- on an experiment -------------------------------------------------------------------
 
 
-def first_batch(exp: Experiment, size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """(inputs, targets) of the batch E is measured on: the first training batch.
+def first_batch(exp: Experiment, size: int | None = None) -> Batch:
+    """(inputs, targets, class weights) of the batch E is measured on: the first training batch.
 
     ``size`` defaults to the configured batch size of the first epoch (the
     whole training split in batch mode). A batch smaller than the split takes
     the first rows of the first epoch's shuffled order, the very batch the
     trainer's first step sees (the same ``shuffle`` stream); the whole split
-    is taken in stored order.
+    is taken in stored order. The weights are None without ``data.class_weight``.
     """
-    n, train = len(exp.train), exp.train
+    n = len(exp.train)
     size = min(size or build.batches(exp.config, n).size_at(0), n)
     order = np.arange(n) if size == n else rng(exp.config.seed, "shuffle").permutation(n)[:size]
-    rows = order if train.rows is None else train.rows[order]
-    return train.x[rows], train.targets[rows]
+    return exp.train.batch(order)
 
 
 def in_float64(exp: Experiment) -> Experiment:
@@ -305,13 +356,16 @@ def in_float64(exp: Experiment) -> Experiment:
 
 
 def _recorded(exp: Experiment, batch: int | None) -> tuple[HessianVectorProduct, float, int]:
-    """H v of ``exp``'s error on its first batch, at the model's current weights, in float64."""
+    """H v of ``exp``'s error on its first batch, at the model's current weights, in float64:
+    the error training minimizes, class weights included."""
     exp64 = in_float64(exp)
-    x, targets = first_batch(exp64, batch)
+    x, targets, weights = first_batch(exp64, batch)
     x = x.astype(np.float64, copy=False)
     if targets.dtype.kind == "f":
         targets = targets.astype(np.float64, copy=False)
-    e = exp64.objective()(x, targets).total
+    if weights is not None:
+        weights = weights.astype(np.float64, copy=False)
+    e = exp64.objective()(x, targets, weights=weights).total
     return HessianVectorProduct(e, exp64.model.parameters()), float(e.value), len(x)
 
 
@@ -323,12 +377,16 @@ def curvature_of(exp: Experiment, batch: int | None = None, **options: float) ->
     """
     hvp, loss, size = _recorded(exp, batch)
     names = [layer.weight.name.rsplit(".", 1)[0] for layer in exp.model.layers]
-    return measure(hvp, names, loss, size, rng(exp.config.seed, "curvature"), **options)
+    generator = rng(exp.config.seed, "curvature")
+    scales = build.tensor_lr_scales(exp.config)
+    return measure(hvp, names, loss, size, generator, scales=scales, **options)
 
 
 def lambda_max_of(exp: Experiment, batch: int | None = None, **options: float) -> PowerIteration:
-    """λ_max alone (no per-layer figures): the divergence hint's quick measurement."""
+    """λ_max alone (no per-layer figures): the divergence hint's quick measurement, of
+    S^{1/2} H S^{1/2} under the configured ``train.lr_scale``."""
     hvp, _, _ = _recorded(exp, batch)
     generator = rng(exp.config.seed, "curvature")
     start = [generator.standard_normal(p.value.shape) for p in hvp.params]
-    return largest_eigenvalue(hvp, start, **options)
+    operator = scaled_hessian(hvp, build.tensor_lr_scales(exp.config))
+    return largest_eigenvalue(operator, start, **options)

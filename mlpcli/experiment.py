@@ -8,6 +8,7 @@ seeding rule every random choice follows (:func:`rng`).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -42,6 +43,14 @@ def rng(seed: int, role: str) -> np.random.Generator:
     return np.random.default_rng([seed, ROLES[role]])
 
 
+class Batch(NamedTuple):
+    """Examples as E takes them: prepared inputs (|B|, D'), targets, class weights (|B|,)."""
+
+    x: np.ndarray
+    targets: np.ndarray
+    weights: np.ndarray | None  # None without data.class_weight
+
+
 @dataclass
 class Split:
     """One part of the data, ready for the model.
@@ -66,12 +75,12 @@ class Split:
     def __len__(self) -> int:
         return len(self.x) if self.rows is None else len(self.rows)
 
-    def take(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Inputs, targets and labels of examples start..stop−1 of the split, in order."""
-        if self.rows is None:
-            return self.x[start:stop], self.targets[start:stop], self.labels[start:stop]
-        r = self.rows[start:stop]
-        return self.x[r], self.targets[r], self.labels[r]
+    def batch(self, positions: np.ndarray | slice) -> Batch:
+        """The examples at ``positions`` of the split (indices or a slice), with their class
+        weights: what one training step on them evaluates E with."""
+        rows = positions if self.rows is None else self.rows[positions]
+        weights = None if self.weights is None else self.weights[rows]
+        return Batch(self.x[rows], self.targets[rows], weights)
 
     def selected(self, array: np.ndarray | None) -> np.ndarray | None:
         """This split's rows of an array aligned with ``x`` (its targets, labels or weights)."""

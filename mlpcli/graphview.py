@@ -52,7 +52,7 @@ class NodeView:
     """One node of the graph, as shown: its name, what computes it, and the node itself.
 
     ``kind`` is ``op`` for computed nodes, else the kind of leaf: ``input``,
-    ``target``, ``parameter``, ``variable`` (of an expression) or ``constant``.
+    ``target``, ``class_weight``, ``parameter``, ``variable`` (of an expression) or ``constant``.
     ``params`` are the parameter leaves this node owns: those it is the
     first node to read (a linear layer owns its W and b; a penalty reads them).
     """
@@ -144,15 +144,16 @@ def error_graph(exp: Experiment, batch: int = 1, backward: bool = True) -> Graph
 
     Parameters keep their names (``layers.{i}.weight``/``bias``); the graph's
     other nodes are ``x`` (prepared inputs, (batch, D')), ``t`` (targets),
+    ``c`` (with ``data.class_weight``: each example's class weight, (batch,)),
     ``layers.{i}.a`` (pre-activations a = W h + b), ``layers.{i}.h``
     (activations h(a)), ``loss`` (the data term), ``penalty`` and ``E``.
     With ``backward``, one backward pass fills ∂E/∂node of every node that
-    needs one (the inputs x and targets t need none).
+    needs one (the inputs x, targets t and weights c need none).
     """
     n = len(exp.train)
     if not 1 <= batch <= n:
         raise ConfigError(f"--batch {batch}: the training split has {n} examples")
-    x, targets, _ = exp.train.take(0, batch)
+    x, targets, weights = exp.train.batch(slice(0, batch))
     objective = Objective(
         exp.model.out_of_place(),
         exp.head,
@@ -161,17 +162,19 @@ def error_graph(exp: Experiment, batch: int = 1, backward: bool = True) -> Graph
         exp.config.regularizer.include_bias,
     )
     x_node = Node(x, name="x")
-    e = objective(x_node, targets)
-    e.data.parents[1].name = "t"  # loss ops take (outputs, targets)
+    e = objective(x_node, targets, weights=weights)
+    t_node, *w_node = e.data.parents[1:]  # loss ops take (outputs, targets[, weights])
+    t_node.name = "t"
+    data_term = f"(1/|B|) Σ L: {exp.config.loss}"
+    notes = {id(x_node): "prepared inputs", id(t_node): "targets", id(e.outputs): "outputs y"}
+    if w_node:
+        w_node[0].name = "c"
+        notes[id(w_node[0])] = "class weights c_t of the targets (data.class_weight)"
+        data_term = f"(1/|B|) Σ c_t L: {exp.config.loss}"
     order = forward_order(e.total)
     _name_error_nodes(order, e.total, e.data)
-    notes = {
-        id(x_node): "prepared inputs",
-        id(e.data.parents[1]): "targets",
-        id(e.outputs): "outputs y",
-        id(e.data): f"(1/|B|) Σ L: {exp.config.loss}",
-        id(e.total): "the error" if e.total is not e.data else f"(1/|B|) Σ L: {exp.config.loss}",
-    }
+    notes[id(e.data)] = data_term
+    notes[id(e.total)] = "the error" if e.total is not e.data else data_term
     if backward:
         for p in exp.model.parameters():
             p.grad = None  # leaves accumulate: start from nothing, as a training step does
@@ -250,7 +253,7 @@ def _kind(node: Node) -> str:
         return "op"
     if node.requires_grad:
         return "parameter" if "." in (node.name or "") else "variable"
-    return {"x": "input", "t": "target"}.get(node.name, "constant")
+    return {"x": "input", "t": "target", "c": "class_weight"}.get(node.name, "constant")
 
 
 def _formula(node: Node) -> str:
@@ -410,6 +413,7 @@ DOT_STYLES = {
     "variable": _LEAF + '"#F5D9A6"',
     "input": _LEAF + '"#BFDDEE"',
     "target": _LEAF + '"#BFDDEE"',
+    "class_weight": _LEAF + '"#BFDDEE"',
     "constant": "shape=box",
 }
 

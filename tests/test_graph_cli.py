@@ -93,7 +93,7 @@ def test_values_agree_with_the_engines_own_forward_and_backward(mlp, write):
 
     # The engine as training runs it (activations in place), on the same batch.
     exp = prepare(load_config(config))
-    x, targets, _ = exp.train.take(0, 7)
+    x, targets, _ = exp.train.batch(slice(0, 7))
     objective = Objective(exp.model, exp.head, exp.regularizer, len(exp.train))
     e = objective.step(x, targets)
     objective.backward()
@@ -125,6 +125,30 @@ def test_values_agree_with_the_engines_own_forward_and_backward(mlp, write):
     assert order[0] == "E" and sorted(order) == sorted(nodes)
     for name, node in nodes.items():
         assert all(order.index(name) < order.index(i) for i in node["inputs"])
+
+
+def test_graph_of_a_class_weighted_error_shows_the_weights_training_uses(mlp):
+    config = CONFIGS / "customers-churn.yaml"  # class_weight: balanced, 16 relu, cross-entropy
+    nodes = by_name(graph_json(mlp, config, "--values", "--batch", "6"))
+    c = nodes["c"]
+    assert c["kind"] == "class_weight" and c["shape"] == [6] and c["grad"] is None
+    assert nodes["E"]["inputs"] == ["layers.1.a", "t", "c"]
+
+    # The same E by NumPy alone: balanced weights n / (K n_k) over the training labels.
+    labels = prepare(load_config(config)).train
+    labels = labels.selected(labels.labels)
+    counts = np.bincount(labels)
+    weights = len(labels) / (len(counts) * counts[labels[:6]])
+    np.testing.assert_allclose(c["value"]["values"], weights, rtol=1e-6)
+    value = {k: np.array(n["value"]["values"]) for k, n in nodes.items()}
+    hidden = np.maximum(value["x"] @ value["layers.0.weight"].T + value["layers.0.bias"], 0)
+    y = hidden @ value["layers.1.weight"].T + value["layers.1.bias"]
+    losses = np.log(np.exp(y).sum(axis=1)) - y[np.arange(6), labels[:6]]
+    assert value["E"] == pytest.approx(np.mean(weights * losses), rel=1e-5)
+    unweighted = graph_json(mlp, config, "--values", "--batch", "6", "--set",
+                            "data.class_weight=null")  # fmt: skip
+    assert "c" not in by_name(unweighted)
+    assert by_name(unweighted)["E"]["value"]["values"] == pytest.approx(np.mean(losses), rel=1e-5)
 
 
 def test_values_table_in_the_terminal(mlp):

@@ -1,7 +1,10 @@
 """``mlp lr``: the lecture's quadratic example proven, power iteration, per-layer blocks, scan."""
 
+import shlex
+
 import numpy as np
 import pytest
+import yaml
 from conftest import CONFIGS
 
 from mlpcli.config import load_config
@@ -192,3 +195,153 @@ def test_lr_json_keys_help_and_bad_options(write, mlp):
     assert res.exit_code == 2 and "--from and --to go together" in res.stderr
     res = mlp("lr", path, "--set", "train.optimizer.momentum=2")
     assert res.exit_code == 2 and "train.optimizer.momentum" in res.stderr
+
+
+# -- the error training minimizes: class weights ------------------------------------------
+
+WEIGHTED = NETWORK.replace("classes: 3}}", "classes: 3}, class_weight: {0: 4, 2: 0.5}}")
+
+
+def numpy_error(exp, w):
+    """E of the NETWORK config for w = (W₀, b₀, W₁, b₁) flattened, by NumPy alone:
+    (1/N) Σ c_t L + (λ/N) ½ Σ W², c_k = (4, 1, 0.5) scaled to mean 1 over the rows."""
+    x, labels = exp.train.x, exp.train.labels
+    shapes = [p.value.shape for p in exp.model.parameters()]
+    w0, b0, w1, b1 = (
+        part.reshape(shape)
+        for part, shape in zip(np.split(w, np.cumsum([np.prod(s) for s in shapes])[:-1]), shapes)
+    )
+    y = np.tanh(x @ w0.T + b0) @ w1.T + b1
+    top = y.max(axis=1, keepdims=True)
+    losses = (top[:, 0] + np.log(np.exp(y - top).sum(axis=1))) - y[np.arange(len(y)), labels]
+    c = np.array([4.0, 1.0, 0.5])[labels]
+    c /= c.mean()
+    return np.mean(c * losses) + 0.1 / len(x) * 0.5 * (np.sum(w0**2) + np.sum(w1**2))
+
+
+def test_lr_measures_the_class_weighted_error_training_minimizes(write, mlp):
+    path = write("c.yaml", WEIGHTED)
+    exp = prepare(load_config(path), dtype=np.float64)
+    w = np.concatenate([p.value.ravel() for p in exp.model.parameters()])
+    n, eps = len(w), 1e-4
+    step = np.eye(n) * eps
+
+    def f(v):
+        return numpy_error(exp, v)
+
+    grad = np.array([(f(w + step[i]) - f(w - step[i])) / (2 * eps) for i in range(n)])
+    hessian = np.array(
+        [
+            [
+                (f(w + step[i] + step[j]) - f(w + step[i] - step[j])
+                 - f(w - step[i] + step[j]) + f(w - step[i] - step[j])) / (4 * eps**2)
+                for j in range(n)
+            ]
+            for i in range(n)
+        ]
+    )  # fmt: skip
+    report = mlp("lr", path, "--json", "-q", "--tol", "1e-12", "--iterations", "3000").json()
+    assert report["loss"] == pytest.approx(f(w), rel=1e-12)
+    assert report["grad_norm"] == pytest.approx(np.linalg.norm(grad), rel=1e-7)
+    assert report["eta_opt"] == pytest.approx(grad @ grad / (grad @ hessian @ grad), rel=1e-5)
+    assert report["lambda_max"] == pytest.approx(np.linalg.eigvalsh(hessian)[-1], rel=1e-5)
+    unweighted = mlp("lr", path, "--json", "-q", "--set", "data.class_weight=null").json()
+    assert abs(unweighted["loss"] - report["loss"]) > 1e-3 * report["loss"]  # the weights matter
+
+
+SCHEDULE = "{schedule: cosine, initial: 0.01, warmup: 3, eta_min: 0.001}"
+
+
+@pytest.mark.parametrize(("lr", "key"), [(SCHEDULE, "train.lr.initial"), ("0.01", "train.lr")])
+def test_the_recommended_command_keeps_the_schedule_and_the_overrides(write, mlp, lr, key):
+    path = write("c.yaml", NETWORK.replace("train: {batch", f"train: {{lr: {lr}, batch"))
+    res = mlp("lr", path, "--set", "model.hidden=[4]", "--json")
+    recommended = float(f"{res.json()['recommended_lr']:.3g}")
+    (line,) = [s for s in res.stderr.splitlines() if s.startswith("  mlp train ")]
+    words = shlex.split(line)
+    assert words[-2:] == ["--set", f"{key}={recommended:g}"]
+    printed = mlp(*words[1:], "--print-config")
+    assert printed.exit_code == 0, printed.stderr
+    config = yaml.safe_load(printed.stdout)
+    assert config["model"]["hidden"] == [4]  # as measured
+    expected = yaml.safe_load(f"lr: {lr}")["lr"]
+    expected = expected if isinstance(expected, dict) else {"schedule": "constant"}
+    assert config["train"]["lr"] == {**config["train"]["lr"], **expected, "initial": recommended}
+
+
+# -- per-layer learning rates: train.lr_scale ----------------------------------------------
+
+DEEPER = NETWORK.replace("hidden: [5]", "hidden: [4, 3]")
+
+
+def test_with_lr_scale_the_whole_network_figures_are_those_of_the_scaled_hessian(write, mlp):
+    """The step −η S g: η_opt = gᵀSg/gᵀSHSg, stable iff η < 2/λ_max(S^½ H S^½)."""
+    path, scales = write("c.yaml", DEEPER), [1.0, 0.3, 5.0]
+    exp = prepare(load_config(path), dtype=np.float64)
+    params = exp.model.parameters()
+    hvp = HessianVectorProduct(exp.objective()(exp.train.x, exp.train.targets).total, params)
+    h, edges = explicit_hessian(hvp, params)
+    s = np.repeat(np.repeat(scales, 2), np.diff(edges))  # S's diagonal, W and b of a layer alike
+    g = np.concatenate([a.ravel() for a in hvp.gradient])
+    lam = np.linalg.eigvalsh(np.sqrt(s)[:, None] * h * np.sqrt(s))[-1]
+
+    def lr(*args):
+        res = mlp("lr", path, "--json", "--tol", "1e-12", "--iterations", "3000", *args)
+        assert res.exit_code == 0, res.stderr
+        return res.json(), res.stderr
+
+    report, shown = lr("--set", "train.lr_scale=[1, 0.3, 5]")
+    assert report["lr_scale"] == scales
+    assert report["eta_opt"] == pytest.approx(g @ (s * g) / ((s * g) @ h @ (s * g)), rel=1e-6)
+    assert report["curvature"] == pytest.approx(1 / report["eta_opt"], rel=1e-12)
+    assert report["lambda_max"] == pytest.approx(lam, rel=1e-6)
+    assert report["stability_bound"] == pytest.approx(2 / lam, rel=1e-6)
+    assert report["recommended_lr"] == pytest.approx(1 / lam, rel=1e-6)
+    assert report["grad_norm"] == pytest.approx(np.linalg.norm(g), rel=1e-12)  # ‖g‖ itself
+    step = s * g / (np.abs(g) + 1e-8)  # Adam's first step, per-layer rates included
+    assert report["adam_eta"] == pytest.approx(g @ step / (step @ h @ step), rel=1e-9)
+    assert "λ_max of S^½ H S^½" in shown and "S^½ H S^½, S = diag(lr_scale)" in report["reason"]
+
+    plain, shown = lr()
+    assert plain["lr_scale"] is None and "S^½" not in shown + plain["reason"]
+    assert plain["per_layer"] == report["per_layer"]  # the blocks of H: to choose lr_scale from
+    assert plain["lambda_max"] == pytest.approx(np.linalg.eigvalsh(h)[-1], rel=1e-6)
+    ones, _ = lr("--set", "train.lr_scale=[1, 1, 1]")
+    figures = ("eta_opt", "curvature", "lambda_max", "stability_bound", "recommended_lr",
+               "power_iteration", "per_layer", "adam_eta", "grad_norm", "loss")  # fmt: skip
+    assert {k: ones[k] for k in figures} == {k: plain[k] for k in figures}  # exactly
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_the_recommendation_for_the_configured_lr_scale_trains_better_than_ignoring_it(mlp, seed):
+    """customers-churn with two hidden layers, the last one's rate ×10: the η recommended
+    for those scales beats the η that ignores them, trained with the scales as configured."""
+    path = CONFIGS / "customers-churn.yaml"
+    common = ("--set", "model.hidden=[16,8]", "--set", f"seed={seed}", "--json", "-q")
+    ignoring = mlp("lr", path, *common).json()["recommended_lr"]
+    scaled = ("--set", "train.lr_scale=[1,1,10]")
+    recommended = mlp("lr", path, *common, *scaled).json()["recommended_lr"]
+    assert recommended < ignoring / 2
+    scan = mlp("lr", path, *common, *scaled, "--scan", "--from", repr(recommended),
+               "--to", repr(ignoring), "--count", "2").json()["scan"]  # fmt: skip
+    at, above = scan["points"]
+    assert at["lr"] == pytest.approx(recommended) and at["verdict"] == "best"
+    assert at["loss"] < 0.9 * above["loss"]
+
+
+def test_on_a_quadratic_the_bound_under_lr_scale_is_where_training_diverges(quadratic, mlp):
+    config, phi, t = quadratic
+    half = ("--set", "train.lr_scale=[0.5]")  # the step −0.5 η g: twice the stable η
+    plain = mlp("lr", config(), "--json", "-q").json()["stability_bound"]
+    bound = mlp("lr", config(), *half, "--json", "-q").json()["stability_bound"]
+    assert bound == pytest.approx(2 * plain, rel=1e-9)
+    minimum = 0.5 * np.mean((phi @ np.linalg.lstsq(phi, t, rcond=None)[0] - t) ** 2)
+    path = config("float32", epochs=1500)
+    below = mlp("train", path, *half, "--out", "below", "-q", "--json",
+                "--set", f"train.lr={0.95 * bound}")  # fmt: skip
+    assert below.exit_code == 0
+    assert below.json()["final"]["train_loss"] == pytest.approx(minimum, rel=1e-3)
+    above = mlp("train", path, *half, "--out", "above", "--json",
+                "--set", f"train.lr={1.05 * bound}")  # fmt: skip
+    assert above.exit_code == 3 and above.json()["stop_reason"] == "diverged"
+    assert f"above the stability bound 2/λ_max = {bound:.3g}" in above.stderr  # the hint's too

@@ -58,9 +58,7 @@ def gradcheck(
         cfg = load_config(config, set_ or [])
         exp = prepare(cfg, dtype=np.float64)
         size = batch or min(exp.config.train.batch.size or len(exp.train), 64)
-        x, targets, _ = exp.train.take(0, size)
-        weights = exp.train.selected(exp.train.weights)
-        weights = None if weights is None else weights[:size]
+        x, targets, weights = exp.train.batch(slice(0, size))
         results = check_model(
             exp.objective(),
             x,

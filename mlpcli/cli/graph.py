@@ -73,7 +73,8 @@ def graph(
 ) -> None:
     """Show the computational graph of E for a configured network, node by node.
 
-    Every node: the inputs x and targets t, the parameters, each layer's
+    Every node: the inputs x, targets t (and class weights c with
+    data.class_weight), the parameters, each layer's
     pre-activations a = W h + b and activations h(a), the data loss, the
     penalty and E, with what computes it, its shape for a batch of --batch
     examples and the parameters it owns. --values adds each node's value and

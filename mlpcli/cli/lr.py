@@ -65,7 +65,8 @@ def lr(
     At the initial weights (or --init-from), on a batch of training data, in
     float64: η_opt = gᵀg / gᵀHg along the gradient, the largest Hessian
     eigenvalue λ_max (power iteration on exact Hessian-vector products) and the
-    stability bound 2/λ_max, the same per layer, and a recommended η. With
+    stability bound 2/λ_max (with train.lr_scale S: of S^½ H S^½, as the scaled
+    steps see it), the same per layer, and a recommended η. With
     --scan, a few epochs at each η of a log-spaced grid from the same start, each
     judged too small, good, best, unstable or diverged.
 
@@ -84,7 +85,8 @@ def lr(
         advice = recommend(report, optimizer)
         out = console(quiet)
         where = "--init-from weights" if init_from else "the initial weights"
-        curvature_tables(out, report, advice, cfg, f"{config}, {where}", config)
+        command = None if advice.lr is None else train_command(config, set_ or [], cfg, advice.lr)
+        curvature_tables(out, report, advice, cfg, f"{config}, {where}", command)
         document = _document(config, cfg, init_from, report, advice)
         if scan:
             result = _scan(cfg, init_from, advice, low, high, count, epochs, steps)
@@ -92,6 +94,28 @@ def lr(
             document["scan"] = result.as_dict()
         if json_:
             emit_json(document)
+
+
+def train_command(path: Path, overrides: list[str], cfg, lr: float) -> str:
+    """The ``mlp train`` command for the measured config at initial rate ``lr``, all else kept.
+
+    A schedule (or a warmup) is kept by setting ``train.lr.initial``; only a plain
+    constant rate, which a number means, is replaced by ``train.lr=η``. The
+    ``--set`` overrides the curvature was measured with come along (but one for
+    the same key, which the new rate replaces).
+    """
+    import shlex
+
+    section = cfg.train.lr
+    plain = section.schedule == "constant" and section == type(section)(
+        schedule="constant", initial=section.initial
+    )
+    key = "train.lr" if plain else "train.lr.initial"
+    kept = [o for o in overrides if o.partition("=")[0].strip() != key]
+    words = ["mlp", "train", str(path)]
+    for assignment in [*kept, f"{key}={lr:.3g}"]:
+        words += ["--set", assignment]
+    return shlex.join(words)
 
 
 def _prepared(cfg, init_from: Path | None, float64: bool):
@@ -132,6 +156,7 @@ def _document(path, cfg, init_from, report, advice) -> dict:
         "optimizer": cfg.train.optimizer.name,
         "batch": report.batch,
         "dtype": "float64",
+        "lr_scale": report.lr_scale,
         "loss": report.loss,
         "grad_norm": whole["grad_norm"],
         "curvature": whole["curvature"],

@@ -12,8 +12,6 @@ from rich.text import Text
 from mlpcli.cli.render import _kv_table, num
 
 if TYPE_CHECKING:
-    from pathlib import Path
-
     from mlpcli.config import Config
     from mlpcli.curvature import Advice, CurvatureReport, PowerIteration
     from mlpcli.lrscan import Scan
@@ -41,19 +39,28 @@ def curvature_tables(
     advice: Advice,
     config: Config,
     where: str,
-    path: Path,
+    command: str | None,
 ) -> None:
-    """The whole-network figures, the per-layer table and the recommendation."""
+    """The whole-network figures, the per-layer table and the recommendation, with the
+    ``mlp train`` ``command`` that applies it."""
     w = report.whole
-    scaled = " (targets standardized)" if config.data.standardize_target else ""
-    rows = [
-        ("E on the batch" + scaled, num(report.loss, 6)),
-        ("‖g‖", num(w.grad_norm)),
-        ("curvature along −g", f"gᵀHg / gᵀg = {num(w.curvature)}"),
-        ("η_opt along −g", f"gᵀg / gᵀHg = {num(w.eta_opt)}"),
-        ("λ_max", f"{num(w.lambda_max)}  ({_power(w.power)})"),
-        ("stability bound", f"2/λ_max = {num(w.stability_bound)}"),
-    ]
+    standardized = " (targets standardized)" if config.data.standardize_target else ""
+    rows = [("E on the batch" + standardized, num(report.loss, 6)), ("‖g‖", num(w.grad_norm))]
+    if report.lr_scale is None:
+        rows += [
+            ("curvature along −g", f"gᵀHg / gᵀg = {num(w.curvature)}"),
+            ("η_opt along −g", f"gᵀg / gᵀHg = {num(w.eta_opt)}"),
+            ("λ_max", f"{num(w.lambda_max)}  ({_power(w.power)})"),
+        ]
+    else:  # the step is −η S g: the figures of S^½ H S^½ (curvature.py)
+        scales = ", ".join(f"{s:g}" for s in report.lr_scale)
+        rows += [
+            ("train.lr_scale", f"[{scales}]: S = diag(lr_scale), layer i steps at η·lr_scale[i]"),
+            ("curvature along −Sg", f"gᵀSHSg / gᵀSg = {num(w.curvature)}"),
+            ("η_opt along −Sg", f"gᵀSg / gᵀSHSg = {num(w.eta_opt)}"),
+            ("λ_max of S^½ H S^½", f"{num(w.lambda_max)}  ({_power(w.power)})"),
+        ]
+    rows.append(("stability bound", f"2/λ_max = {num(w.stability_bound)}"))
     if advice.bound is not None and advice.bound[1] != "2/λ_max":
         rows.append(("with momentum", f"{advice.bound[1]} = {num(advice.bound[0])}"))
     if report.adam_eta is not None and config.train.optimizer.name != "sgd":
@@ -61,7 +68,8 @@ def curvature_tables(
     title = f"Curvature of E: {where} (batch of {report.batch}, float64)"
     console.print(_kv_table(title, rows))
     table = Table(
-        title="Per layer: the Hessian block of its W and b",
+        title="Per layer: the Hessian block of its W and b"
+        + ("" if report.lr_scale is None else " (without lr_scale: to choose it)"),
         title_justify="left",
         box=box.SIMPLE_HEAD,
         padding=(0, 1),
@@ -87,7 +95,7 @@ def curvature_tables(
         Text(f"recommended η = {advice.lr:.3g}", style="bold green")
         + Text(f" ({config.train.optimizer.name}): {advice.reason}.")
     )
-    console.print(f"  mlp train {path} --set train.lr={advice.lr:.3g}")
+    console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
     if advice.lr_scale is not None and len(advice.lr_scale) > 1:
         scales = ",".join(f"{s:g}" for s in advice.lr_scale)
         console.print(f"  per layer, from the blocks' λ_max: --set train.lr_scale=[{scales}]")
@@ -107,7 +115,10 @@ def scan_table(console: Console, scan: Scan, report: CurvatureReport, advice: Ad
         table.add_column(col, justify="left" if col == "verdict" else "right")
     marks = _marks(
         [
-            (report.whole.eta_opt, "η_opt = gᵀg/gᵀHg"),
+            (
+                report.whole.eta_opt,
+                "η_opt = gᵀg/gᵀHg" if report.lr_scale is None else "η_opt = gᵀSg/gᵀSHSg",
+            ),
             (advice.lr, "recommended"),
             (report.whole.stability_bound, "2/λ_max"),
             advice.bound if advice.bound and advice.bound[1] != "2/λ_max" else (None, ""),
