@@ -431,9 +431,6 @@ def train_resume(
             f"{run_path}: cannot resume with a different config ({', '.join(changed)} "
             "changed); only train.epochs may change"
         )
-    wasted = cosine_ended(original, config.train.epochs)
-    if wasted:
-        raise ConfigError(f"{run_path}: {wasted}")
     run = RunDir(run_path)
     run.lock()
     try:
@@ -458,6 +455,9 @@ def train_resume(
                 f"{run_path}: stopped early at epoch {state.epoch} (no improvement for "
                 f"{state.bad_epochs} epochs); there is nothing to resume"
             )
+        wasted = cosine_ended(original, config.train.epochs, state.step)
+        if wasted and config.train.epochs > state.epoch:
+            raise ConfigError(f"{run_path}: {wasted}")
         state.stop_reason = None  # interrupted, or completed with fewer epochs than now asked
         run.write_config(config)
         if on_start:

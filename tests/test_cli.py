@@ -163,6 +163,11 @@ def test_eval_json_for_regression_and_predict_to_file(mlp, tmp_path):
     assert table[0] == ["x", "y", "prediction"] and len(table) == 401
     truth = np.loadtxt(DATASETS / "sine.csv", delimiter=",", skiprows=1, usecols=1)
     assert np.array([float(r[1]) for r in table[1:]]).tolist() == truth.tolist()
+    again = mlp("predict", tmp_path / "r", "--data", DATASETS / "sine.csv", "--keep", "x",
+                "--keep", "y")  # fmt: skip
+    assert again.exit_code == 0 and again.stdout == res.stdout
+    twice = mlp("predict", tmp_path / "r", "--data", DATASETS / "sine.csv", "--keep", "x,x")
+    assert twice.exit_code == 2 and "a column named twice" in twice.stderr
 
 
 def test_gradcheck_fails_with_exit_1_on_a_broken_backward(mlp, monkeypatch):

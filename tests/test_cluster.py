@@ -74,6 +74,10 @@ def test_the_sbatch_script_runs_every_trial_over_array_task_ids(write, tmp_path)
     text = slurm_script(write, tmp_path, "--sbatch", "partition=debug", "--sbatch", "time=5")
     assert "#SBATCH --array=0-1\n" in text
     assert "#SBATCH --partition=debug\n#SBATCH --time=5\n" in text
+    res = mlp("sweep", tmp_path / "c.yaml", *GRID, "--out", "sw", "--slurm", "j2.sbatch",
+              "--json", cwd=tmp_path)  # fmt: skip
+    assert json.loads(res.stdout) == {"slurm_script": "j2.sbatch", "array_tasks": 2,
+                                      "sweep_dir": "sw"}  # fmt: skip
     env = env_with_mlp_on_path()
     loop = "for i in 0 1; do SLURM_ARRAY_TASK_ID=$i bash job.sbatch & done; wait"
     res = subprocess.run(

@@ -173,6 +173,10 @@ BAD = [
         r"regularizer\.lambda \(line 7\): not used",
     ),
     (("seed: 3", "seed: 3\nseed: 4"), r"line 2: duplicate key 'seed' \(first given on line 1\)"),
+    (
+        ("validation_split: 0.25", "validation_split: 0.25\n  features: [a, b, a]"),
+        r"data\.features \(line 5\): column 'a' is given twice",
+    ),
     (("seed: 3", "seed: [3"), r"c\.yaml:\d+:\d+: YAML syntax error"),
     (
         ("loss: cross_entropy", "loss: cross_entropy\ndata: {task: regression}"),

@@ -103,8 +103,8 @@ def test_extending_a_finished_cosine_run_is_refused_by_resume_and_sweep(write, m
     res = mlp("train", "--resume", tmp_path / "r", "--set", "train.epochs=5")
     assert res.exit_code == 2, res.stderr
     assert (
-        "train.lr.period: its cosine schedule reached eta_min = 0 at epoch 3, so epochs 4–5"
-        in res.stderr
+        "train.lr.period: its cosine schedule reached eta_min = 0 at epoch 3, so training on "
+        "to epoch 5 would not change the weights" in res.stderr
     )
     res = mlp("sweep", path, "--grid", "seed=11", "--out", "sw", "-q")
     assert res.exit_code == 0, res.stderr
@@ -112,6 +112,16 @@ def test_extending_a_finished_cosine_run_is_refused_by_resume_and_sweep(write, m
     assert res.exit_code == 1
     row = json.loads((tmp_path / "sw" / "sweep.jsonl").read_text().splitlines()[0])
     assert "train.lr.period: its cosine schedule reached eta_min = 0" in row["error"]
+    # Per step: once the period's steps are done (batch mode: one step per epoch).
+    steps = write("s.yaml", cosine.replace("initial: 0.2}", "initial: 0.2, unit: step, period: 3}"))
+    assert mlp("train", steps, "--out", "s", "-q", "--set", "train.epochs=3").exit_code == 0
+    res = mlp("train", "--resume", tmp_path / "s", "--set", "train.epochs=6")
+    assert res.exit_code == 2 and "reached eta_min = 0 at step 3" in res.stderr
+    # An early-stopped cosine run says that it stopped early, not what the schedule did.
+    early = cosine.replace("patience: 100", "patience: 1").replace("epochs: 10", "epochs: 200")
+    assert mlp("train", write("e.yaml", early), "--out", "e", "-q").exit_code == 0
+    res = mlp("train", "--resume", tmp_path / "e", "--set", "train.epochs=300")
+    assert res.exit_code == 2 and "stopped early" in res.stderr, res.stderr
     # With eta_min > 0 the run goes on at eta_min.
     path = write("m.yaml", cosine.replace("epochs: 10", "epochs: 3").replace(
         "initial: 0.2}", "initial: 0.2, eta_min: 0.01}"))  # fmt: skip

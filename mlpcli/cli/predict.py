@@ -29,11 +29,12 @@ def predict(
     ] = None,
     labels: LabelsOption = None,
     keep: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--keep",
             metavar="COLUMNS",
-            help="Copy these input columns (comma-separated, e.g. id,name) into the output, first.",
+            help="Copy these input columns (comma-separated, e.g. id,name; or --keep "
+            "repeated) into the output, first.",
         ),
     ] = None,
     json_: JsonOption = False,
@@ -60,9 +61,13 @@ def predict(
         if out is not None:
             check_output(out, inputs=inputs)  # before any work: never overwrite an input
         saved = load_model(run)
-        names = [n.strip() for n in (keep or "").split(",")] if keep is not None else []
-        if keep is not None and not all(names):
-            raise UsageError(f"--keep {keep!r}: expected column names separated by commas")
+        names = [n.strip() for given in keep or [] for n in given.split(",")]
+        if not all(names):
+            raise UsageError(
+                f"--keep {','.join(keep)!r}: expected column names separated by commas"
+            )
+        if len(set(names)) < len(names):
+            raise UsageError(f"--keep {','.join(keep)!r}: a column named twice")
         header, rows = predictions(saved, dataset_for(saved, data, targets=False, labels=labels))
         if names:
             header, rows = kept_columns(data, names, header, rows)

@@ -151,6 +151,7 @@ def sweep(
                 sweep_dir,
                 sbatch or [],
                 out_console,
+                json_,
             )
         else:
             _run(config, all_trials, configs, sweep_dir, jobs, threads, sort, out_console, json_)
@@ -204,7 +205,7 @@ def _dry_run(trials: list[Trial], sweep_dir: Path, out: Console, json_: bool) ->
     print_wide(out, table)
 
 
-def _write_slurm(path, config, args, trials, sweep_dir, options, out) -> None:
+def _write_slurm(path, config, args, trials, sweep_dir, options, out, json_: bool) -> None:
     from mlpcli.files.atomic import write_output
     from mlpcli.sweep.cluster import slurm_script
 
@@ -213,6 +214,10 @@ def _write_slurm(path, config, args, trials, sweep_dir, options, out) -> None:
     text = slurm_script(sweep_args, len(trials), sweep_dir, config.stem, options)
     write_output(path, text.encode(), inputs=[config])
     out.print(f"wrote {path}: {len(trials)} array tasks; submit with  sbatch {path}")
+    if json_:
+        emit_json(
+            {"slurm_script": str(path), "array_tasks": len(trials), "sweep_dir": str(sweep_dir)}
+        )
 
 
 def _one_trial(config, trials, index, sweep_dir, out: Console, json_: bool, quiet: bool) -> None:

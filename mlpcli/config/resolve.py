@@ -54,6 +54,15 @@ def _check_data(config: Config, problems: Problems) -> None:
     if data.missing is not None and data.missing.strategy != "constant":
         if data.missing.fill_value != 0:
             problems.add(("data", "missing", "fill_value"), "only for strategy constant")
+    for key in ("target", "features"):  # a column twice would be two identical inputs
+        names = getattr(data, key)
+        twice = (
+            [n for i, n in enumerate(names or []) if n in names[:i]]
+            if isinstance(names, list)
+            else []
+        )
+        if twice:
+            problems.add(("data", key), f"column {twice[0]!r} is given twice")
     if data.class_weight is not None and task != "classification":
         problems.add(("data", "class_weight"), f"only for classification, but the task is {task}")
     if task not in head.tasks:
@@ -243,17 +252,23 @@ def flatten(d: Any, prefix: tuple = ()) -> dict[tuple, Any]:
     return {prefix: d}
 
 
-def cosine_ended(config: Config, epochs: int) -> str | None:
-    """Why training the run of ``config`` on to ``epochs`` epochs would change nothing,
-    or None: a cosine schedule per epoch with η_min = 0 has η = 0 after its period
-    (which defaults to the run's first ``train.epochs``)."""
+def cosine_ended(config: Config, epochs: int, steps_done: int = 0) -> str | None:
+    """Why training the run of ``config`` on to ``epochs`` epochs would change nothing, or
+    None: a cosine schedule with η_min = 0 has η = 0 after its period (in epochs: beyond
+    epoch ``period``, which defaults to the run's first ``train.epochs``; in steps: once
+    ``steps_done`` reached ``period``)."""
     lr = config.train.lr
-    if lr.schedule != "cosine" or lr.unit != "epoch" or lr.eta_min > 0 or epochs <= lr.period:
+    if lr.schedule != "cosine" or lr.eta_min > 0:
+        return None
+    if lr.unit == "epoch" and epochs > lr.period:
+        hint = f"train a new run with train.epochs: {epochs} (the period defaults to it)"
+    elif lr.unit == "step" and steps_done >= lr.period:
+        hint = "train a new run with a longer train.lr.period"
+    else:
         return None
     return (
-        f"train.lr.period: its cosine schedule reached eta_min = 0 at epoch {lr.period}, "
-        f"so epochs {lr.period + 1}–{epochs} would not change the weights; train a new run "
-        f"with train.epochs: {epochs} (the period follows it)"
+        f"train.lr.period: its cosine schedule reached eta_min = 0 at {lr.unit} {lr.period}, "
+        f"so training on to epoch {epochs} would not change the weights; {hint}"
     )
 
 
