@@ -90,6 +90,36 @@ def test_predict_out_never_overwrites_an_input_or_a_run(target, message, run, ml
     assert {p: p.read_bytes() for p in before} == before
 
 
+def test_graph_and_plot_out_follow_the_same_rules(run, mlp, write, tmp_path):
+    # The pictures of mlp graph and mlp plot are --out files like predict's: a symlink
+    # writes its target, a FIFO is written through, an input or a run file is refused.
+    config = write("g.dot", MOONS)  # a config with a picture's suffix
+    refused(mlp("graph", config, "--out", config, "-q"), "which this command reads")
+    assert config.read_text() == MOONS
+    (tmp_path / "link.dot").symlink_to("target.dot")
+    assert mlp("graph", config, "--out", tmp_path / "link.dot", "-q").exit_code == 0
+    assert (tmp_path / "link.dot").is_symlink()
+    assert (tmp_path / "target.dot").read_text().startswith("digraph")
+    fifo = tmp_path / "pipe.dot"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_text()), daemon=True)
+    reader.start()
+    assert mlp("graph", config, "--out", fifo, "-q").exit_code == 0
+    reader.join(timeout=30)
+    assert received and received[0].startswith("digraph") and stat.S_ISFIFO(os.lstat(fifo).st_mode)
+    before = {p: p.read_bytes() for p in run.iterdir() if p.is_file()}
+    (tmp_path / "cfg.png").symlink_to(run / "config.yaml")
+    refused(mlp("plot", run, "--out", tmp_path / "cfg.png"), "is a file of the run")
+    shutil.copy(MOONS_CSV, tmp_path / "data.png")
+    refused(mlp("plot", run, "--confusion", "--data", tmp_path / "data.png", "--out",
+                tmp_path / "data.png"), "which this command reads")  # fmt: skip
+    assert {p: p.read_bytes() for p in before} == before
+    (tmp_path / "pic.png").symlink_to("drawn.png")
+    assert mlp("plot", run, "--out", tmp_path / "pic.png", "-q").exit_code == 0
+    assert (tmp_path / "drawn.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
 def test_train_force_never_deletes_the_config_it_reads(mlp, tmp_path, monkeypatch):
     config = tmp_path / "config.yaml"
     config.write_text("# my notes, kept\n" + MOONS)

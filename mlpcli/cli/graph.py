@@ -88,11 +88,16 @@ def graph(
     with reported_errors(debug, json_):
         if dot and json_ and out is None:
             raise ConfigError("--dot and --json both write stdout: give --out FILE for the DOT")
+        if out is not None:  # before any work: a format we write, never over an input
+            from mlpcli.files.atomic import check_output
+
+            _out_format(out)
+            check_output(out, inputs=[config] if config is not None else [])
         view, source, shown_values = _view(config, set_ or [], batch, values, expr, at)
         title = _title(view, source, batch, shown_values, expr is not None)
         console(quiet).print(_table(view, shown_values, title))
         if dot or out is not None:
-            _write_dot(view, shown_values, out)
+            _write_dot(view, shown_values, out, config)
         if json_:
             emit_json(
                 {
@@ -171,10 +176,22 @@ def _table(view: GraphView, values: bool, title: str) -> Table:
     return table
 
 
-def _write_dot(view: GraphView, values: bool, out: Path | None) -> None:
+def _out_format(out: Path) -> str:
+    """``dot`` for DOT text, else the picture format Graphviz renders, from the suffix."""
+    suffix = out.suffix.lower()
+    if suffix in DOT_SUFFIXES:
+        return "dot"
+    if suffix in RENDERED_SUFFIXES:
+        return suffix[1:]
+    raise ConfigError(
+        f"--out {out}: unknown picture format; use .dot or .gv (DOT text), .png, .svg or .pdf"
+    )
+
+
+def _write_dot(view: GraphView, values: bool, out: Path | None, config: Path | None) -> None:
     import sys
 
-    from mlpcli.files.atomic import atomic_write
+    from mlpcli.files.atomic import write_output
     from mlpcli.graphview import render_dot, to_dot
 
     text = to_dot(view, values)
@@ -182,13 +199,6 @@ def _write_dot(view: GraphView, values: bool, out: Path | None) -> None:
         sys.stdout.write(text)
         sys.stdout.flush()
         return
-    suffix = out.suffix.lower()
-    if suffix in DOT_SUFFIXES:
-        data = text.encode()
-    elif suffix in RENDERED_SUFFIXES:
-        data = render_dot(text, suffix[1:])
-    else:
-        raise ConfigError(
-            f"--out {out}: unknown picture format; use .dot or .gv (DOT text), .png, .svg or .pdf"
-        )
-    atomic_write(out, data)
+    kind = _out_format(out)
+    data = text.encode() if kind == "dot" else render_dot(text, kind)
+    write_output(out, data, inputs=[config] if config is not None else [])

@@ -101,7 +101,11 @@ def plot(
         out = out or default_out(runs, kind)
         if out.suffix.lower() not in SUFFIXES:
             raise ConfigError(f"--out {out}: use a .png, .svg or .pdf file")
-        size = _draw(kind, runs, out, x.value, data, labels)
+        from mlpcli.files.atomic import check_output
+
+        inputs = [p for p in (data, labels) if p is not None]
+        check_output(out, inputs=inputs)  # before any drawing: never over an input or a run file
+        size = _draw(kind, runs, out, x.value, data, labels, inputs)
         console(quiet).print(f"wrote {out} ({size[0]}×{size[1]} pixels)")
         if json_:
             emit_json({"picture": kind, "out": str(out), "width": size[0], "height": size[1],
@@ -119,13 +123,13 @@ def default_out(runs: list[Path], kind: str) -> Path:
     return Path(f"{joined}-{kind}.png")
 
 
-def _draw(kind, runs, out, x, data, labels) -> tuple[int, int]:
+def _draw(kind, runs, out, x, data, labels, inputs) -> tuple[int, int]:
     """Draw the picture, save it to ``out``; its size in pixels."""
     from mlpcli.plots import pictures, style
 
     options = {"curves": {"x": x}, "confusion": {"data": data, "labels": labels}}
     with style.context():
         fig = pictures.PICTURES[kind](runs, **options.get(kind, {}))
-        style.save(fig, out)
+        style.save(fig, out, inputs)
     width, height = fig.get_size_inches() * fig.dpi
     return round(width), round(height)

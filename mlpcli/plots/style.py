@@ -11,7 +11,7 @@ from __future__ import annotations
 import contextlib
 import io
 import textwrap
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import matplotlib
@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from mlpcli.files.atomic import atomic_write
+from mlpcli.files.atomic import write_output
 
 #: Okabe & Ito (2008): blue, orange, bluish green, reddish purple, sky blue, vermillion,
 #: yellow, black.
@@ -88,11 +88,13 @@ def suptitle(fig: Figure, text: str) -> None:
     fig.suptitle(textwrap.fill(text, int(fig.get_figwidth() * 10)))
 
 
-def save(fig: Figure, path: Path) -> None:
-    """Write ``fig`` to ``path`` (PNG, SVG or PDF by its suffix), atomically.
+def save(fig: Figure, path: Path, inputs: Iterable[Path] = ()) -> None:
+    """Write ``fig`` to ``path`` (PNG, SVG or PDF by its suffix) as ``--out`` files are
+    written (``files.atomic.write_output``: atomically, a symlink followed, a FIFO
+    written through, never over one of ``inputs`` or a run's own files).
 
     The image has exactly the figure's size in pixels (no tight bounding box).
     """
     buffer = io.BytesIO()
     fig.savefig(buffer, format=FORMATS[Path(path).suffix.lower()], dpi=DPI)
-    atomic_write(Path(path), buffer.getvalue())
+    write_output(Path(path), buffer.getvalue(), inputs=inputs)
