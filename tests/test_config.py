@@ -174,6 +174,13 @@ BAD = [
     ),
     (("seed: 3", "seed: 3\nseed: 4"), r"line 2: duplicate key 'seed' \(first given on line 1\)"),
     (
+        (
+            "validation_split: 0.25",
+            "validation_split: 0.25\n  missing: {strategy: constant, fill_value: 1e39}",
+        ),
+        r"data\.missing\.fill_value \(line 5\): 1e\+39 does not fit in float32",
+    ),
+    (
         ("validation_split: 0.25", "validation_split: 0.25\n  features: [a, b, a]"),
         r"data\.features \(line 5\): column 'a' is given twice",
     ),

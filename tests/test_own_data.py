@@ -345,3 +345,14 @@ def test_the_resolved_config_names_every_new_key():
     dumped = json.loads(config.model_dump_json())
     assert {"categorical", "missing", "class_weight"} <= dumped["data"].keys()
     assert "dropout" in dumped["model"]
+
+
+def test_class_weights_of_any_scale_give_the_same_weights():
+    # Only the ratios matter (the weights are scaled to mean 1 over the training rows):
+    # weights near the float limits must not overflow on the way.
+    idx, classes = np.array([0, 0, 0, 1]), np.array(["a", "b"])
+    small = class_weights({"a": 1, "b": 3}, idx, classes)
+    for scale in (1e-300, 1e300):
+        c = class_weights({"a": scale, "b": 3 * scale}, idx, classes)
+        np.testing.assert_allclose(c, small, rtol=1e-12)
+    assert np.dot([3, 1], small) == pytest.approx(4)

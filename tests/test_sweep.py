@@ -128,6 +128,7 @@ sweep:
         (["--random", "train.lr=gauss(0,1)"], "unknown distribution 'gauss'"),
         (["--random", "train.lr=log_uniform(0,1)", "--trials", "2"], "needs 0 < low < high"),
         (["--random", "model.hidden.0=int(5,2)", "--trials", "2"], "low ≤ high"),
+        (["--random", "seed=int(1,99999999999999999999999)", "--trials", "2"], "within ±2**62"),
         (["--random", "train.lr=uniform(0,1)"], "need a trial count"),
         (["--grid", "train.lr=0.1", "--trials", "3"], "a trial count is for random"),
         ([], "nothing to sweep"),

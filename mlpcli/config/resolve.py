@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import inspect
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,12 @@ def _check_data(config: Config, problems: Problems) -> None:
     if data.missing is not None and data.missing.strategy != "constant":
         if data.missing.fill_value != 0:
             problems.add(("data", "missing", "fill_value"), "only for strategy constant")
+    largest = {"float32": 3.4028234663852886e38, "float64": sys.float_info.max}[config.dtype]
+    if data.missing is not None and abs(data.missing.fill_value) > largest:
+        problems.add(
+            ("data", "missing", "fill_value"),
+            f"{data.missing.fill_value:g} does not fit in {config.dtype} (largest {largest:.4g})",
+        )
     for key in ("target", "features"):  # a column twice would be two identical inputs
         names = getattr(data, key)
         twice = (

@@ -39,6 +39,12 @@ def class_weights(
                     f"(classes: {known}{', …' if len(classes) > 20 else ''})"
                 )
             c[k] = value
+    # Relative to the largest weight of a class the training rows have, so that Σ n_k c_k
+    # below cannot overflow whatever the scale of the weights given.
+    with np.errstate(over="ignore"):
+        c = c / c[counts > 0].max()
+    if not np.isfinite(c).all():
+        raise DataError("data.class_weight: the weights span too many orders of magnitude")
     return c * (len(indices) / np.dot(counts, c))
 
 

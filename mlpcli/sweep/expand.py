@@ -87,6 +87,8 @@ class IntRange:
         ints = all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high))
         if not ints or low > high:
             raise ValueError("needs two integers, low ≤ high")
+        if not -(2**62) <= low <= high <= 2**62:  # NumPy draws 64-bit integers
+            raise ValueError("needs integers within ±2**62")
         self.low, self.high = low, high
 
     def sample(self, rng: np.random.Generator) -> int:
