@@ -146,6 +146,19 @@ def test_bad_sweeps_are_refused_before_anything_runs(args, message, write, mlp, 
     assert not (tmp_path / "runs").exists()
 
 
+def test_a_sweep_directory_is_its_own(write, mlp, tmp_path):
+    path = write("c.yaml", TINY)
+    (tmp_path / "afile").write_text("mine\n")
+    res = mlp("sweep", path, "--grid", "seed=1,2", "--out", "afile")
+    assert res.exit_code == 2 and "--out afile: not a directory" in res.stderr
+    assert mlp("train", path, "--out", "run", "-q").exit_code == 0
+    before = sorted(p.name for p in (tmp_path / "run").iterdir())
+    res = mlp("sweep", path, "--grid", "seed=1,2", "--out", "run")
+    assert res.exit_code == 2 and "is the directory of a run" in res.stderr
+    assert sorted(p.name for p in (tmp_path / "run").iterdir()) == before
+    assert (tmp_path / "afile").read_text() == "mine\n"
+
+
 def test_a_bad_sweep_section_names_its_line(write, mlp):
     path = write("c.yaml", TINY + "sweep:\n  grid:\n    train.lr: []\n")
     res = mlp("sweep", path, "--dry-run")

@@ -131,6 +131,7 @@ def sweep(
         fixed = set_ or []
         all_trials = expand(spec, fixed)
         sweep_dir = out or Path("runs") / config.stem
+        _check_sweep_dir(sweep_dir)
         out_console = console(quiet)
         if trial is not None:
             _one_trial(config, all_trials, trial, sweep_dir, out_console, json_, quiet)
@@ -155,6 +156,18 @@ def sweep(
             )
         else:
             _run(config, all_trials, configs, sweep_dir, jobs, threads, sort, out_console, json_)
+
+
+def _check_sweep_dir(sweep_dir: Path) -> None:
+    """A sweep's directory is a directory of its own: not a file, not a run's directory."""
+    from mlpcli.files.atomic import is_run_dir
+
+    if sweep_dir.exists() and not sweep_dir.is_dir():
+        raise UsageError(f"--out {sweep_dir}: not a directory")
+    if sweep_dir.is_dir() and is_run_dir(sweep_dir):
+        raise UsageError(
+            f"--out {sweep_dir}: is the directory of a run; a sweep needs one of its own"
+        )
 
 
 def spec_args(grid, random, trials, seed, fixed) -> list[str]:

@@ -82,7 +82,7 @@ def check_output(path: str | Path, *, inputs: Iterable[Path] = ()) -> Path:
             raise UsageError(
                 f"{path}: is {source}, which this command reads; refusing to overwrite it"
             )
-    if target.name in (*RUN_FILES, ".lock") and _is_run_dir(target.parent):
+    if target.name in (*RUN_FILES, ".lock") and is_run_dir(target.parent):
         raise UsageError(
             f"{path}: is a file of the run in {target.parent}; refusing to overwrite it"
         )
@@ -121,7 +121,7 @@ def _same_file(st: os.stat_result, other: Path) -> bool:
     return (st.st_dev, st.st_ino) == (o.st_dev, o.st_ino)
 
 
-def _is_run_dir(directory: Path) -> bool:
+def is_run_dir(directory: Path) -> bool:
     """A run's directory: it holds its lock (training) or any file of a run."""
     return any((directory / name).exists() for name in (*RUN_FILES, ".lock"))
 
