@@ -13,14 +13,11 @@ prepare the experiment, claim the directory, run the :class:`Trainer` with a
 
 from __future__ import annotations
 
-import contextlib
 import csv
-import fcntl
 import io
 import json
 import os
 import re
-import stat
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -40,7 +37,7 @@ from mlpcli.config import (
 from mlpcli.diagnose import divergence_hint
 from mlpcli.errors import ConfigError, DivergedError, MlpError, ModelFileError
 from mlpcli.experiment import Experiment
-from mlpcli.files import RUN_FILES
+from mlpcli.files import RUN_FILES, lock
 from mlpcli.files.atomic import atomic_write, remove_stale_temporaries
 from mlpcli.files.model import SavedModel, init_from, save_model
 from mlpcli.files.state import load_state, save_state
@@ -125,56 +122,13 @@ class RunDir:
         return run
 
     def lock(self) -> None:
-        """Hold an exclusive ``flock`` on ``.lock`` (which names our pid) or refuse.
-
-        The kernel drops the lock when its process dies, however it dies, so a
-        lock left by a killed run is simply free. The file is unlinked on
-        release; a process that opened it just before must find the same file
-        still in place after locking it, or it tries again.
-        """
-        path = self.path / ".lock"
-        for _ in range(100):
-            try:  # O_NOFOLLOW: a .lock that is a symlink would make us truncate its target
-                fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW, 0o644)
-            except OSError as e:
-                raise RunDirError(
-                    f"{path}: cannot use it as the run's lock ({e.strerror})"
-                ) from None
-            if not stat.S_ISREG(os.fstat(fd).st_mode):
-                os.close(fd)
-                raise RunDirError(f"{path}: is not a regular file; cannot use it as the run's lock")
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            except BlockingIOError:
-                holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
-                os.close(fd)
-                raise RunDirError(
-                    f"{self.path}: in use by another mlp process (pid {holder}); "
-                    "wait for it to finish or choose another --out"
-                ) from None
-            try:
-                current = os.stat(path).st_ino
-            except FileNotFoundError:
-                current = None
-            if current != os.fstat(fd).st_ino:  # released and unlinked meanwhile
-                os.close(fd)
-                continue
-            try:
-                os.ftruncate(fd, 0)
-                os.write(fd, f"{os.getpid()}\n".encode())
-            except OSError as e:  # a full disk: name the file, leave nothing behind
-                os.close(fd)
-                path.unlink(missing_ok=True)
-                raise OSError(e.errno, e.strerror, str(path)) from None
-            self._lock_fd = fd
-            return
-        raise RunDirError(f"{self.path}: could not take the lock {path}")
+        """Hold an exclusive lock on ``.lock`` (which names our pid) or refuse
+        (:mod:`mlpcli.files.lock`: free again when the process dies, however it dies)."""
+        self._lock_fd = lock.take(self.path / ".lock", RunDirError)
 
     def unlock(self) -> None:
         if self._lock_fd is not None:
-            with contextlib.suppress(FileNotFoundError):
-                (self.path / ".lock").unlink()  # while still holding it: see lock()
-            os.close(self._lock_fd)
+            lock.release(self.path / ".lock", self._lock_fd)
             self._lock_fd = None
 
     # -- files ---------------------------------------------------------------------------

@@ -285,6 +285,28 @@ def test_interrupted_sweep_restarts_skipping_finished_and_resuming_interrupted(w
     assert {r["status"] for r in read_jsonl(tmp_path / "sw" / "sweep.jsonl")} == {"finished"}
 
 
+def test_one_sweep_at_a_time_in_a_directory(write, tmp_path):
+    endless = TINY.replace("epochs: 4", "epochs: 100000")  # cannot finish during the test
+    args = [sys.executable, "-m", "mlpcli", "sweep", str(write("c.yaml", endless)),
+            "--grid", "seed=1", "--out", "sw"]  # fmt: skip
+    proc = subprocess.Popen(args, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (tmp_path / "sw" / "seed=1" / "metrics.csv").exists():
+            assert proc.poll() is None, proc.communicate()
+            assert time.monotonic() < deadline
+            time.sleep(0.02)  # a polling interval
+        other = subprocess.run(args, cwd=tmp_path, capture_output=True, text=True, timeout=60)
+        assert other.returncode == 2, other.stderr
+        assert "sw: in use by another mlp process (pid" in other.stderr
+    finally:
+        proc.send_signal(signal.SIGINT)
+        proc.communicate(timeout=60)
+    assert proc.returncode == 130
+    assert not (tmp_path / "sw" / ".sweep.lock").exists()
+
+
 def test_a_trial_directory_holding_another_configs_run_is_not_mistaken_for_it(write, mlp):
     path = write("c.yaml", TINY)
     assert mlp("sweep", path, "--grid", "train.lr=0.1", "--out", "sw").exit_code == 0

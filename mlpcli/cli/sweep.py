@@ -274,6 +274,7 @@ class _SweepStop(StopFlag):
 
 def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, json_) -> None:
     from mlpcli import threads as blas
+    from mlpcli.files import lock
     from mlpcli.sweep.runner import Sweep, default_threads
 
     jobs = jobs or blas.cores()
@@ -286,7 +287,10 @@ def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, 
         f"{len(trials)} trials in {sweep_dir}: {jobs} at a time, {per_trial} BLAS "
         f"thread{'s' * (per_trial > 1)} each"
     )
-    with _SweepStop() as stop:
+    sweep_dir.mkdir(parents=True, exist_ok=True)
+    # One sweep at a time in a directory: two would race on sweep.csv and on each
+    # other's trials (a cluster's --trial tasks share it by design and take no lock).
+    with lock.held(sweep_dir / ".sweep.lock", UsageError), _SweepStop() as stop:
         stop.sweep = runner
         try:
             runner.run(should_stop=lambda: stop.signum)
