@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mlpcli.engine import Graph, Node, constant, ops, parameter
+from mlpcli.engine import Graph, Node, Op, constant, ops, parameter
 from mlpcli.engine.penalties import L1Penalty, L2Penalty
 from mlpcli.errors import ConfigError, MlpError
 from mlpcli.experiment import Experiment
@@ -296,8 +296,10 @@ def expression_graph(text: str, values: Mapping[str, float]) -> GraphView:
 
     Each variable is a parameter leaf; each intermediate result is named by a
     letter not taken by a variable, in the order it is computed (for
-    ``x*y + z``: a = x·y, b = a + z, as on the lecture's slide). The root is
-    backpropagated, so ``grad`` of every node is ∂root/∂node.
+    ``x*y + z``: a = x·y, b = a + z, as on the lecture's slide); a constant is
+    named by its value. The root is backpropagated, so ``grad`` of every node is
+    ∂root/∂node. A number float64 cannot hold (a literal, a node's value after a
+    division by zero or an overflow, a gradient) is refused with the node's name.
     """
     body = parse_expression(text)
     names = list(dict.fromkeys(n.id for n in ast.walk(body) if isinstance(n, ast.Name)))
@@ -307,15 +309,44 @@ def expression_graph(text: str, values: Mapping[str, float]) -> GraphView:
         what = f"no value for {', '.join(missing)}" if missing else f"{', '.join(unused)} unused"
         raise ConfigError(f"--at: {what} (the expression's variables: {', '.join(names) or '-'})")
     leaves = {n: parameter(float(values[n]), name=n) for n in names}
-    with np.errstate(all="ignore"):  # x/0 is inf, as in NumPy: shown, not raised
+    with np.errstate(all="ignore"):  # a non-finite number is refused below, by node
         root = _build(body, leaves)
+        letters = (c for c in "abcdefghijklmnopqrstuvwxyz" if c not in leaves)
+        order = forward_order(root)
+        for node in order:
+            if node.op is not None:
+                node.name = next(letters, None) or f"n{order.index(node)}"
+        _check_values(order)
         root.backward()
-    letters = (c for c in "abcdefghijklmnopqrstuvwxyz" if c not in leaves)
-    order = forward_order(root)
-    for node in order:
-        if node.op is not None:
-            node.name = next(letters, None) or f"n{order.index(node)}"
+    _check_gradients(order, root)
     return GraphView(_views(order, {id(root): "the root: gradients are ∂root/∂node"}), True)
+
+
+def _check_values(order: list[Node]) -> None:
+    """Refuse the first node whose value is not a finite float64 (x/0, or an overflow).
+
+    The leaves are finite (literals and ``--at`` values are checked), so the first
+    non-finite node in forward order is the one that made it: a division by zero or
+    a result beyond ±1.8e308. Refusing keeps the table, the DOT and the JSON (which
+    has no inf or NaN) showing the same numbers.
+    """
+    for node in order:
+        if node.op is None or np.isfinite(node.value).all():
+            continue
+        at = f"node {node.name} = {_formula(node)}"
+        divisor = node.parents[-1]
+        if isinstance(node.op, ops.Div) and not divisor.value.any():
+            raise ConfigError(f"--expr: division by zero at {at} ({divisor.name} = 0)")
+        raise ConfigError(f"--expr: {at} overflows float64 (beyond ±{_MAX:.3g})")
+
+
+def _check_gradients(order: list[Node], root: Node) -> None:
+    """Refuse a gradient beyond float64's range (1/y at y = 1e-200 has ∂/∂y = −1e400)."""
+    for node in reversed(order):
+        if node.grad is not None and not np.isfinite(node.grad).all():
+            raise ConfigError(
+                f"--expr: ∂{root.name}/∂{node.name} overflows float64 (beyond ±{_MAX:.3g})"
+            )
 
 
 def parse_expression(text: str) -> ast.expr:
@@ -340,7 +371,26 @@ def parse_expression(text: str) -> ast.expr:
                 f"--expr: {ast.unparse(node)!r} is not allowed: use numbers, names, "
                 "+ − * / and parentheses"
             )
+        if isinstance(node, ast.Constant):
+            _check_literal(node, text.strip())
     return body
+
+
+#: The largest finite float64.
+_MAX = float(np.finfo(np.float64).max)
+
+
+def _check_literal(node: ast.Constant, source: str) -> None:
+    """Refuse a number float64 cannot hold (``1e999``, 400 nines), as ``--at`` does."""
+    try:
+        finite = math.isfinite(float(node.value))
+    except OverflowError:  # an int beyond float64
+        finite = False
+    if not finite:
+        literal = ast.get_source_segment(source, node) or repr(node.value)
+        if len(literal) > 24:
+            literal = f"{literal[:10]}…{literal[-4:]} ({len(literal)} characters)"
+        raise ConfigError(f"--expr: the number {literal} is beyond float64's range (±{_MAX:.3g})")
 
 
 def _build(node: ast.expr, leaves: Mapping[str, Node]) -> Node:
@@ -352,8 +402,23 @@ def _build(node: ast.expr, leaves: Mapping[str, Node]) -> Node:
         return out
     if isinstance(node, ast.UnaryOp):
         operand = _build(node.operand, leaves)
-        return ops.Neg()(operand) if isinstance(node.op, ast.USub) else operand
-    return _BINARY[type(node.op)]()(_build(node.left, leaves), _build(node.right, leaves))
+        return _record(ops.Neg(), operand) if isinstance(node.op, ast.USub) else operand
+    return _record(_BINARY[type(node.op)](), _build(node.left, leaves), _build(node.right, leaves))
+
+
+def _record(op: Op, *inputs: Node) -> Node:
+    """``op(*inputs)`` as a node of the graph, also when every input is a constant.
+
+    The engine records only ops that lead to a gradient; on constants alone (``2*3``
+    in ``2*3*x``) it returns a bare value. The graph shown keeps that op as a node
+    like any other, so backpropagation gives it ∂root/∂node too; its constant
+    inputs need none.
+    """
+    out = op(*inputs)
+    if out.op is None:
+        op.needs_input_grad = [False] * len(inputs)
+        out = Node(out.value, inputs, op, requires_grad=True)
+    return out
 
 
 def parse_assignments(text: str) -> dict[str, float]:

@@ -8,6 +8,9 @@ gives each η a verdict:
 
 * ``diverged``: the loss or a weight stopped being finite, or the loss ran
   away: it rose in every epoch of the run and ended above L₀;
+* ``too small`` also for the runs at the low end of the grid that left the loss
+  exactly at L₀ (each step η·g lost to rounding, as at η = 1e-320): nothing moved,
+  so there is nothing to compare; when every run left it there, none is best;
 * ``best``: the lowest final loss of the grid;
 * ``good``: at least half of the best run's progress, progress measured as
   ln(L₀ / L) (losses often fall by orders of magnitude);
@@ -133,8 +136,16 @@ def _run(
 
 
 def judge(initial_loss: float, points: list[ScanPoint]) -> list[ScanPoint]:
-    """The points (sorted by η) with their verdicts (module docstring)."""
-    finished = [p for p in points if p.verdict != "diverged"]
+    """The points (sorted by η) with their verdicts (module docstring).
+
+    Diverged points keep their verdict; the smallest rates that left the loss at
+    exactly L₀ are too small; the best is the lowest loss among the others.
+    """
+    unmoved = 0
+    while unmoved < len(points) and points[unmoved].loss == initial_loss:
+        unmoved += 1  # diverged points have loss None: the run stops there
+    points = [replace(p, verdict="too small") for p in points[:unmoved]] + points[unmoved:]
+    finished = [p for p in points if not p.verdict]
     if not finished:
         return points
     best = min(finished, key=lambda p: p.loss)
@@ -146,7 +157,7 @@ def judge(initial_loss: float, points: list[ScanPoint]) -> list[ScanPoint]:
     reach = progress(best.loss)
 
     def verdict(p: ScanPoint) -> str:
-        if p.verdict == "diverged" or p is best:
+        if p.verdict or p is best:
             return p.verdict or "best"
         if reach > 0 and progress(p.loss) >= 0.5 * reach:
             return "good"

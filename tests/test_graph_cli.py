@@ -188,6 +188,45 @@ def test_expressions_with_constants_division_and_negation(mlp):
     assert nodes["2"]["kind"] == "constant" and nodes["2"]["grad"] is None
 
 
+def test_constant_subexpressions_are_nodes_of_the_graph(mlp):
+    doc = graph_json(mlp, "--expr", "2*3*x", "--at", "x=5")
+    nodes = by_name(doc)
+    assert [n["name"] for n in doc["nodes"]] == ["2", "3", "a", "x", "b"]
+    assert nodes["a"]["formula"] == "2 · 3" and nodes["b"]["formula"] == "a · x"
+    value = {k: n["value"]["values"] for k, n in nodes.items()}
+    assert value == {"2": 2.0, "3": 3.0, "a": 6.0, "x": 5.0, "b": 30.0}
+    assert nodes["a"]["grad"]["values"] == 5.0 and nodes["x"]["grad"]["values"] == 6.0
+    assert nodes["2"]["grad"] is None and nodes["3"]["grad"] is None
+    doc = graph_json(mlp, "--expr", "1+2")
+    assert doc["root"] == "a" and by_name(doc)["a"]["value"]["values"] == 3.0
+    res = mlp("graph", "--expr", "1 + 2*3", "--dot", "-q")
+    assert res.exit_code == 0, res.stderr
+    assert len(_dot_structure(res.stdout, n_edges=4)) == 5  # 1, 2, 3, a = 2·3, b = 1 + a
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--expr", "9" * 400 + "*x", "--at", "x=1"], "the number 9999999999…9999 (400 chara"),
+        (["--expr", "1e999"], "the number 1e999 is beyond float64's range"),
+        (["--expr", "1e308*10"], "node a = 1e+308 · 10 overflows float64"),
+        (["--expr", "x/y", "--at", "x=1,y=0"], "division by zero at node a = x / y (y = 0)"),
+        (["--expr", "x/(y-y)", "--at", "x=0,y=2"], "division by zero at node b = x / a (a = 0)"),
+        (["--expr", "1/y", "--at", "y=1e-200"], "∂a/∂y overflows float64"),
+    ],
+)
+def test_expressions_beyond_float64_are_refused_by_node(mlp, args, message):
+    for extra in ([], ["--json"], ["--dot"]):
+        res = mlp("graph", *args, *extra)
+        assert res.exit_code == 2, res.stderr
+        assert message in res.stderr and "Traceback" not in res.stderr
+        assert len(res.stderr.strip().splitlines()) == 1
+        if extra == ["--json"]:
+            assert message in res.json()["error"]
+        else:
+            assert res.stdout == ""
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [

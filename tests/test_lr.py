@@ -197,6 +197,55 @@ def test_lr_json_keys_help_and_bad_options(write, mlp):
     assert res.exit_code == 2 and "train.optimizer.momentum" in res.stderr
 
 
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--scan", "--from", "0", "--to", "1"], "--from 0 must be > 0 and below --to 1"),
+        (["--scan", "--from", "1", "--to", "0.1"], "--from 1 must be > 0 and below --to 0.1"),
+        (["--scan", "--from", "1", "--to", "1"], "--from 1 must be > 0 and below --to 1"),
+        (["--scan", "--from", "0.1", "--to", "inf"], "--to inf: not a finite number"),
+        (["--scan", "--epochs", "2", "--steps", "3"], "--epochs and --steps"),
+        (["--from", "0.1", "--to", "1"], "--from, --to: only with --scan"),
+        (["--count", "3"], "--count: only with --scan"),
+        (["--epochs", "3"], "--epochs: only with --scan"),
+        (["--steps", "3"], "--steps: only with --scan"),
+    ],
+)
+def test_scan_options_are_refused_by_name_before_any_work(mlp, args, message):
+    # The config does not exist: the options are judged before it is even read.
+    for extra in ([], ["--json"]):
+        res = mlp("lr", "no-such-config.yaml", *args, *extra)
+        assert res.exit_code == 2 and message in res.stderr, res.stderr
+        assert "Traceback" not in res.stderr and "λ_max" not in res.stderr
+        if extra:
+            assert message in res.json()["error"]
+    res = mlp("lr", "no-such-config.yaml", "--scan", "--count", "101")  # a usage error
+    assert res.exit_code == 2 and "'--count'" in res.stderr and "100" in res.stderr
+
+
+def test_a_batch_larger_than_the_training_split_is_refused_as_graph_does(write, mlp):
+    path = write("c.yaml", NETWORK)
+    n = len(prepare(load_config(path)).train)
+    for command in ("lr", "graph"):
+        res = mlp(command, path, "--batch", str(n + 1))
+        assert res.exit_code == 2, res.stderr
+        assert res.stderr.strip() == f"error: --batch {n + 1}: the training split has {n} examples"
+    assert mlp("lr", path, "--batch", str(n), "--json", "-q").json()["batch"] == n
+
+
+def test_rates_that_leave_the_loss_exactly_unchanged_are_too_small(quadratic, mlp):
+    config, _, _ = quadratic
+    args = ["--scan", "--from", "1e-320", "--to", "1e-300", "--count", "3", "--epochs", "1"]
+    scan = mlp("lr", config(), *args, "--json", "-q").json()["scan"]
+    assert {p["loss"] for p in scan["points"]} == {scan["initial_loss"]}
+    assert [p["verdict"] for p in scan["points"]] == ["too small"] * 3
+    assert scan["best_lr"] is None
+    # A rate that lowers the loss among them: judged as before; the unmoved stay too small.
+    args = [*args[:3], "--to", "0.1", "--count", "2", "--epochs", "1"]
+    scan = mlp("lr", config(), *args, "--json", "-q").json()["scan"]
+    assert [p["verdict"] for p in scan["points"]] == ["too small", "best"]
+
+
 # -- the error training minimizes: class weights ------------------------------------------
 
 WEIGHTED = NETWORK.replace("classes: 3}}", "classes: 3}, class_weight: {0: 4, 2: 0.5}}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 from typing import Annotated
 
@@ -16,6 +17,13 @@ from mlpcli.cli.common import (
     emit_json,
     reported_errors,
 )
+from mlpcli.errors import ConfigError
+
+#: --count: rates in the scan, by default and at most (each rate is a training run).
+COUNT, MAX_COUNT = 9, 100
+
+#: --epochs: the length of each scan run, by default.
+EPOCHS = 5
 
 
 def lr(
@@ -45,8 +53,18 @@ def lr(
     high: Annotated[
         float | None, typer.Option("--to", min=0, help="Largest η of the scan.")
     ] = None,
-    count: Annotated[int, typer.Option("--count", min=2, help="Rates in the scan.")] = 9,
-    epochs: Annotated[int, typer.Option("--epochs", min=1, help="Epochs per scan run.")] = 5,
+    count: Annotated[
+        int | None,
+        typer.Option(
+            "--count",
+            min=2,
+            max=MAX_COUNT,
+            help=f"Rates in the scan, 2 to {MAX_COUNT} (default {COUNT}).",
+        ),
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option("--epochs", min=1, help=f"Epochs per scan run (default {EPOCHS}).")
+    ] = None,
     steps: Annotated[
         int | None, typer.Option("--steps", min=1, help="Steps per scan run (instead of epochs).")
     ] = None,
@@ -73,12 +91,15 @@ def lr(
     Example:  mlp lr configs/learning-rate-quadratic.yaml --scan --epochs 3
     """
     with reported_errors(debug, json_):
+        scan_options(scan, low, high, count, epochs, steps)  # before any work
         from mlpcli.cli.render_lr import curvature_tables, scan_table
         from mlpcli.config import load_config
         from mlpcli.curvature import curvature_of, recommend
 
         cfg = load_config(config, set_ or [])
         exp = _prepared(cfg, init_from, float64=True)
+        if batch is not None and batch > len(exp.train):
+            raise ConfigError(f"--batch {batch}: the training split has {len(exp.train)} examples")
         optimizer = cfg.train.optimizer
         report = curvature_of(exp, batch, tol=tol, max_iterations=iterations,
                               adam_eps=getattr(optimizer, "eps", 1e-8))  # fmt: skip
@@ -89,7 +110,8 @@ def lr(
         curvature_tables(out, report, advice, cfg, f"{config}, {where}", command)
         document = _document(config, cfg, init_from, report, advice)
         if scan:
-            result = _scan(cfg, init_from, advice, low, high, count, epochs, steps)
+            result = _scan(cfg, init_from, advice, low, high, count or COUNT,
+                           epochs or EPOCHS, steps)  # fmt: skip
             scan_table(out, result, report, advice)
             document["scan"] = result.as_dict()
         if json_:
@@ -131,15 +153,27 @@ def _prepared(cfg, init_from: Path | None, float64: bool):
     return exp
 
 
-def _scan(cfg, init_from, advice, low, high, count, epochs, steps):
-    from mlpcli.errors import ConfigError
-    from mlpcli.lrscan import default_grid, grid, scan
-
+def scan_options(scan, low, high, count, epochs, steps) -> None:
+    """Refuse scan options that cannot work, or are given without ``--scan``, by name."""
+    given = {"--from": low, "--to": high, "--count": count, "--epochs": epochs, "--steps": steps}
+    given = [name for name, value in given.items() if value is not None]
+    if given and not scan:
+        raise ConfigError(f"{', '.join(given)}: only with --scan")
+    if epochs is not None and steps is not None:
+        raise ConfigError("--epochs and --steps both bound a scan run: give one")
     if (low is None) != (high is None):
         raise ConfigError("--from and --to go together (or leave both out for the default grid)")
+    for name, value in (("--from", low), ("--to", high)):
+        if value is not None and not math.isfinite(value):
+            raise ConfigError(f"{name} {value:g}: not a finite number")
+    if low is not None and not 0 < low < high:
+        raise ConfigError(f"--from {low:g} must be > 0 and below --to {high:g}")
+
+
+def _scan(cfg, init_from, advice, low, high, count, epochs, steps):
+    from mlpcli.lrscan import default_grid, grid, scan
+
     if low is not None:
-        if not 0 < low < high:
-            raise ConfigError(f"--from {low:g} must be > 0 and below --to {high:g}")
         rates = grid(low, high, count)
     else:
         rates = default_grid(advice.lr if advice.lr else cfg.train.lr.initial, count)
