@@ -234,19 +234,25 @@ def row(run: RunInfo, fields: Sequence[str], label: str | None = None) -> dict[s
     out["epochs"] = epochs
     out["time"] = s.get("wall_time")
     metric = s.get("metric")
-    final = s.get("final") or {}
+    final = _section(s, "final")
     out["train_loss"] = final.get("train_loss")
     out["val_loss"] = final.get("val_loss")
     if metric:
         out[f"val_{metric}"] = final.get(f"val_{metric}")
-    best = s.get("best") or {}
+    best = _section(s, "best")
     out["best_epoch"], out["best_value"] = best.get("epoch"), best.get("value")
-    test = s.get("test") or {}
+    test = _section(s, "test")
     out["test_loss"] = test.get("loss")
     if metric:
         out[f"test_{metric}"] = test.get(metric)
     out["warnings"] = "; ".join([*run.damage, *(w.get("kind", "") for w in _warnings(s))])
     return out
+
+
+def _section(summary: dict, key: str) -> dict:
+    """``summary[key]`` when it is a mapping, else empty (a hand-edited summary)."""
+    value = summary.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def table(runs: Sequence[RunInfo], base: Path | None = None) -> tuple[list[str], list[dict]]:

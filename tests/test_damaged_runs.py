@@ -40,11 +40,16 @@ def test_damaged_summaries_and_configs_are_shown_as_damaged(run, mlp, tmp_path):
     (root / "bad-config" / "summary.json").unlink()
     (root / "bad-config" / "config.yaml").write_text("model: {hidden: [4]\n")
     shutil.copytree(run, root / "fine")
+    shutil.copytree(run, root / "odd")  # an object, its sections of the wrong kind
+    (root / "odd" / "summary.json").write_text(
+        '{"stop_reason": "completed", "final": [1], "best": 3, "test": "x", "warnings": 1}'
+    )
     for args in (("--json",), ()):
         res = mlp("runs", root, *args)
         assert res.exit_code == 0, res.stderr
     rows = {r["run"]: r for r in mlp("runs", root, "--json").json()}
     assert rows["fine"]["status"] == "finished"
+    assert rows["odd"]["status"] == "finished" and rows["odd"]["val_loss"] is None
     for name, why in (("truncated", "not valid JSON"), ("empty", "not valid JSON"),
                       ("list", "not a JSON object"), ("deep", "not valid JSON")):  # fmt: skip
         assert rows[name]["status"] == "damaged", rows[name]
