@@ -1,7 +1,8 @@
 """Many run directories as one table: ``mlp runs`` and the results of ``mlp sweep``.
 
 A run directory is any directory holding a ``config.yaml`` (docs/design.md,
-"Run directory"); directories are searched recursively, and not below a run.
+"Run directory"); directories are searched recursively, and not below a run
+nor through a symlink to a directory (a link to a parent would loop forever).
 Each run becomes one flat row: the config fields that differ between the runs
 shown (dotted paths, :func:`mlpcli.config.differing_fields`), its status, and
 its final, best and test metrics from ``summary.json``.
@@ -17,6 +18,10 @@ interrupted    stopped by a signal with its state saved, or killed with a
                state file left (``mlp train --resume`` continues it)
 running        a process holds its lock (``.lock``) now
 failed         neither finished nor resumable: no summary, no state, no lock
+damaged        a file it is read from cannot be read: ``summary.json`` is
+               there but not a JSON object (truncated, empty, nested past
+               the parser's depth), or, without a summary, ``config.yaml``
+               is not a YAML mapping; the row's warnings name the file
 ============== ============================================================
 
 Reading is meant to be fast (a thousand runs in well under a second): one
@@ -43,7 +48,7 @@ from mlpcli.config import comparable, differing_fields, read_saved_tree, value_a
 from mlpcli.errors import MlpError
 from mlpcli.paths import read_regular
 
-STATUSES = ("finished", "early-stopped", "diverged", "interrupted", "running", "failed")
+STATUSES = ("finished", "early-stopped", "diverged", "interrupted", "running", "failed", "damaged")
 _BY_STOP_REASON = {
     "completed": "finished",
     "early_stopping": "early-stopped",
@@ -77,6 +82,7 @@ class RunInfo:
     summary: dict | None
     config: dict | None
     epochs_done: int | None = None  # for a running run: rows of metrics.csv so far
+    damage: tuple[str, ...] = ()  # "summary.json unreadable (...)": files present, unreadable
 
 
 def find_runs(roots: Iterable[Path]) -> list[Path]:
@@ -90,9 +96,13 @@ def find_runs(roots: Iterable[Path]) -> list[Path]:
             continue
         try:
             entries = list(os.scandir(d))
-        except (NotADirectoryError, FileNotFoundError, PermissionError):
+        except OSError:  # not a directory, gone, no permission, a symlink loop given as root
             continue
-        stack.extend(Path(e.path) for e in entries if e.is_dir() and not e.name.startswith("."))
+        stack.extend(
+            Path(e.path)
+            for e in entries
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith(".")
+        )
     return sorted(set(found))
 
 
@@ -140,23 +150,36 @@ def read_run(path: Path, locks: set[tuple[int, int, int]] | None = None) -> RunI
     """Read one run directory (``locks``: :func:`locked_files`, read once for many runs)."""
     path = Path(path)
     if is_locked(path / ".lock", locks):
-        return RunInfo(path, "running", None, _config(path), _rows_so_far(path / "metrics.csv"))
-    summary = _read_json(path / "summary.json")
+        config, damage = _config(path)
+        rows = _rows_so_far(path / "metrics.csv")
+        return RunInfo(path, "running", None, config, rows, damage)
+    summary, damage = _read_summary(path / "summary.json")
     config = summary.get("config") if summary is not None else None
-    config = config if isinstance(config, dict) else _config(path)
+    if not isinstance(config, dict):
+        config, config_damage = _config(path)
+        damage += config_damage
     if summary is not None and summary.get("stop_reason") in _BY_STOP_REASON:
         status = _BY_STOP_REASON[summary["stop_reason"]]
         if any(w.get("kind") == "loss_rose" for w in _warnings(summary)):
             status = "diverged"
-        return RunInfo(path, status, summary, config)
-    status = "interrupted" if (path / "state.safetensors").exists() else "failed"
-    return RunInfo(path, status, summary, config, _rows_so_far(path / "metrics.csv"))
+        return RunInfo(path, status, summary, config, damage=damage)
+    if damage:
+        status = "damaged"
+    else:
+        status = "interrupted" if (path / "state.safetensors").exists() else "failed"
+    return RunInfo(path, status, summary, config, _rows_so_far(path / "metrics.csv"), damage)
 
 
-def _config(path: Path) -> dict | None:
-    """config.yaml as a mapping (for runs whose summary does not carry the config)."""
-    config = read_saved_tree(path / "config.yaml")
-    return config if isinstance(config, dict) else None
+def _config(path: Path) -> tuple[dict | None, tuple[str, ...]]:
+    """config.yaml as a mapping (for runs whose summary does not carry the config), and
+    what is wrong with it when it is not one."""
+    try:
+        config = read_saved_tree(path / "config.yaml")
+    except RecursionError:  # nested past the YAML constructor's depth
+        config = None
+    if isinstance(config, dict):
+        return config, ()
+    return None, ("config.yaml unreadable (not a YAML mapping)",)
 
 
 def read_runs(roots: Iterable[Path]) -> list[RunInfo]:
@@ -164,12 +187,19 @@ def read_runs(roots: Iterable[Path]) -> list[RunInfo]:
     return [read_run(p, locks) for p in find_runs(roots)]
 
 
-def _read_json(path: Path) -> dict | None:
+def _read_summary(path: Path) -> tuple[dict | None, tuple[str, ...]]:
+    """summary.json as a mapping, or None: absent (no damage) or unreadable (said why)."""
+    if not os.path.lexists(path):
+        return None, ()
     try:
         value = json.loads(read_regular(path, "a JSON file", 2**26))
-    except (OSError, ValueError, MlpError):
-        return None
-    return value if isinstance(value, dict) else None
+    except (OSError, MlpError):
+        return None, ("summary.json unreadable (cannot be read)",)
+    except (ValueError, RecursionError):  # truncated, empty, or nested past the parser
+        return None, ("summary.json unreadable (not valid JSON)",)
+    if not isinstance(value, dict):
+        return None, ("summary.json unreadable (not a JSON object)",)
+    return value, ()
 
 
 def _warnings(summary: dict) -> list[dict]:
@@ -204,19 +234,25 @@ def row(run: RunInfo, fields: Sequence[str], label: str | None = None) -> dict[s
     out["epochs"] = epochs
     out["time"] = s.get("wall_time")
     metric = s.get("metric")
-    final = s.get("final") or {}
+    final = _section(s, "final")
     out["train_loss"] = final.get("train_loss")
     out["val_loss"] = final.get("val_loss")
     if metric:
         out[f"val_{metric}"] = final.get(f"val_{metric}")
-    best = s.get("best") or {}
+    best = _section(s, "best")
     out["best_epoch"], out["best_value"] = best.get("epoch"), best.get("value")
-    test = s.get("test") or {}
+    test = _section(s, "test")
     out["test_loss"] = test.get("loss")
     if metric:
         out[f"test_{metric}"] = test.get(metric)
-    out["warnings"] = "; ".join(w.get("kind", "") for w in _warnings(s))
+    out["warnings"] = "; ".join([*run.damage, *(w.get("kind", "") for w in _warnings(s))])
     return out
+
+
+def _section(summary: dict, key: str) -> dict:
+    """``summary[key]`` when it is a mapping, else empty (a hand-edited summary)."""
+    value = summary.get(key)
+    return value if isinstance(value, dict) else {}
 
 
 def table(runs: Sequence[RunInfo], base: Path | None = None) -> tuple[list[str], list[dict]]:
@@ -255,12 +291,12 @@ def default_sort(columns: Sequence[str]) -> str | None:
 
 
 #: Statuses ranked after the others whatever their numbers: their metrics mean little.
-RANKED_LAST = {"diverged", "failed"}
+RANKED_LAST = {"diverged", "failed", "damaged"}
 
 
 def sort_rows(rows: list[dict], key: str) -> list[dict]:
     """Best first for ``key`` (accuracies descending, everything else ascending; ties by
-    validation loss); diverged and failed runs after the others, and rows without a
+    validation loss); diverged, failed and damaged runs after the others, and rows without a
     value last."""
 
     def rank(r: dict) -> tuple:

@@ -97,6 +97,7 @@ STATUS_STYLE = {
     "early-stopped": "green",
     "diverged": "bold red",
     "failed": "bold red",
+    "damaged": "bold red",
     "interrupted": "yellow",
     "running": "cyan",
     "queued": "dim",

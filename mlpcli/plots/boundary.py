@@ -33,6 +33,9 @@ RESOLUTION = 300
 MARGIN = 0.08
 #: The splits drawn, and whether their markers are filled.
 SHOWN = (("train", True), ("validation", False))
+#: Classes named one by one in the legend; beyond, colours and markers repeat, so the
+#: legend says only which points are training and which validation.
+LEGEND_CLASSES = len(style.PALETTE)
 
 
 @dataclass
@@ -122,7 +125,13 @@ def decision_regions(ax: Axes, saved: SavedModel, splits: Mapping[str, Dataset])
                 color=style.color(i) if filled else "white",
                 edgecolors="black" if filled else style.color(i),
                 linewidths=0.5 if filled else 1.3,
-                label=f"class {saved.classes[i]} ({split})",
+                label=f"class {saved.classes[i]} ({split})" if k <= LEGEND_CLASSES else None,
+            )  # fmt: skip
+        if k > LEGEND_CLASSES:  # an empty scatter: a legend entry that draws nothing
+            ax.scatter(
+                [], [], marker="o", s=24, color="grey" if filled else "white",
+                edgecolors="black" if filled else "grey", linewidths=0.5 if filled else 1.3,
+                label=f"{split} points ({k} classes, colours repeat)",
             )  # fmt: skip
     ax.set_ylabel(f"{saved.feature_names[1]} (raw input)")
 

@@ -1,9 +1,12 @@
 """Learning curves: loss, task metric, learning rate and batch size over epochs or steps.
 
 Several runs overlay, one colour and marker each; training is drawn solid and
-validation dashed. The loss axis is logarithmic. A run whose loss runs away
+validation dashed. The loss axis is logarithmic (linear when a loss is
+negative, or none is positive: a log axis has no place for them). A run whose loss runs away
 (η too large) is cut at ten times the largest starting loss and marked where
 it leaves the picture, so the runs that converge keep the scale they need.
+Values beyond ±:data:`HUGE` are drawn as ±inf are: off the picture (matplotlib's
+axis arithmetic overflows near the float64 limit).
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ X_AXES = {"epoch": ("epoch", "epoch"), "step": ("step", "step (SGD updates)")}
 
 #: A run is cut at this multiple of the largest loss of any run's first epoch.
 CUT = 10.0
+#: Values of larger magnitude are drawn as ±inf: off the picture, never an overflow.
+HUGE = 1e100
 
 
 def learning_curves(
@@ -59,22 +64,34 @@ def _pair(ax: Axes, xs: np.ndarray, h: History, name: str, i: int) -> None:
         _line(ax, xs, h[f"val_{name}"], i, "--")
 
 
+def drawable(ys: np.ndarray) -> np.ndarray:
+    """``ys`` as float64 with values beyond ±:data:`HUGE` made ±inf (NaN stays NaN)."""
+    ys = np.asarray(ys, dtype=np.float64)
+    return np.where(np.abs(ys) > HUGE, np.copysign(np.inf, ys), ys)
+
+
 def _line(ax: Axes, xs: np.ndarray, ys: np.ndarray, i: int, linestyle: str) -> None:
     every = max(1, len(xs) // 8)  # a few markers: the run is told apart in greyscale too
     ax.plot(
-        xs, ys, color=style.color(i), linestyle=linestyle, marker=style.marker(i),
+        xs, drawable(ys), color=style.color(i), linestyle=linestyle, marker=style.marker(i),
         markevery=every, markersize=5, linewidth=1.6,
     )  # fmt: skip
 
 
 def _log_axis_cut(ax: Axes, histories: Sequence[History], name: str) -> None:
-    """A log axis for ``train_/val_<name>``, cut above :data:`CUT` × the largest first value."""
-    ax.set_yscale("log")
+    """A log axis for ``train_/val_<name>``, cut above :data:`CUT` × the largest first value;
+    linear and uncut when a value is negative or none is positive."""
     column = f"train_{name}"
-    firsts = [h[column][0] for h in histories if len(h) and np.isfinite(h[column][0])]
-    values = np.concatenate([h[column] for h in histories])
+    drawn = [h[c] for h in histories for c in (column, f"val_{name}") if h.has(c)]
+    finite = drawable(np.concatenate(drawn))
+    finite = finite[np.isfinite(finite)]
+    if not (finite > 0).any() or (finite < 0).any():  # zeros alone are left out, as on any log axis
+        return
+    ax.set_yscale("log")
+    values = drawable(np.concatenate([h[column] for h in histories]))
     values = values[np.isfinite(values) & (values > 0)]
-    if not firsts or len(values) == 0:
+    firsts = [float(f) for h in histories if len(h) and np.isfinite(f := drawable(h[column][0]))]
+    if not firsts:
         return
     top = CUT * max(firsts)
     if values.max() > top:  # a run runs away: cut it, and mark where it leaves
@@ -106,7 +123,7 @@ def _metric_axis(ax: Axes, histories: Sequence[History]) -> None:
 
 def _log_if_wide(ax: Axes, columns: Sequence[np.ndarray], base: float = 10) -> None:
     """A log axis when the values span more than a factor of ten, else a linear one from 0."""
-    values = np.concatenate(columns)
+    values = drawable(np.concatenate(columns))
     values = values[np.isfinite(values) & (values > 0)]
     if len(values) and values.max() > 10 * values.min():
         ax.set_yscale("log", base=base)

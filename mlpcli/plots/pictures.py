@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from mlpcli import compare
@@ -22,7 +23,7 @@ from mlpcli.files.model import SavedModel, load_model
 from mlpcli.history import read_history
 from mlpcli.inference import dataset_for, report, run_config
 from mlpcli.plots import boundary, style
-from mlpcli.plots.confusion import confusion_panel
+from mlpcli.plots.confusion import MAX_CLASSES, confusion_panel
 from mlpcli.plots.curves import learning_curves
 from mlpcli.plots.weights import weights_figure
 from mlpcli.prepare import raw_splits
@@ -58,19 +59,43 @@ def curves(paths: Sequence[Path], x: str = "epoch") -> Figure:
     return learning_curves(histories, labels, title, x)
 
 
-def _models(paths: Sequence[Path]) -> tuple[list[SavedModel], list[str], list[Config]]:
+#: The most runs one picture of models draws (one panel or legend entry each): past
+#: these, panels shrink below legibility and the layout gives up.
+MAX_RUNS = {"--boundary": 8, "--weights": 8, "--confusion": 4}
+
+
+def _models(paths: Sequence[Path], option: str) -> tuple[list[SavedModel], list[str], list[Config]]:
+    if len(paths) > MAX_RUNS[option]:
+        raise ConfigError(
+            f"{option} draws at most {MAX_RUNS[option]} runs in one picture, got {len(paths)}: "
+            "draw them in groups, or compare them with mlp runs"
+        )
     saved = [load_model(p) for p in paths]
     return saved, [compare.run_name(p) for p in paths], [s.config for s in saved]
 
 
+def _panels(
+    n: int, width: float, height: float, extra: float = 0.0, least: float = 0.0
+) -> tuple[Figure, list[Axes]]:
+    """A figure of ``n`` panels of about ``width`` × ``height`` inches, as many to a row as
+    :data:`style.MAX_WIDTH` holds with each narrowed by at most a fifth (further, they
+    shrink until the layout gives up)."""
+    columns = max(1, min(n, int(1.25 * style.MAX_WIDTH // width)))
+    rows = -(-n // columns)
+    fig = style.figure(max(width * columns + extra, least), height * rows)
+    axes = fig.subplots(rows, columns, squeeze=False).ravel()
+    for ax in axes[n:]:
+        ax.set_axis_off()
+    return fig, list(axes[:n])
+
+
 def boundaries(paths: Sequence[Path]) -> Figure:
     """Decision regions (or fitted curves) of the runs, one panel each, side by side."""
-    saved, names, configs = _models(paths)
+    saved, names, configs = _models(paths, "--boundary")
     for s, name in zip(saved, names):
         boundary.check_drawable(s, name)
     fields = compare.differing_fields(configs)
-    fig = style.figure(max(4.0 * len(saved) + 0.4, 5.6), 4.6)
-    axes = fig.subplots(1, len(saved), squeeze=False)[0]
+    fig, axes = _panels(len(saved), 4.0, 4.6, extra=0.4, least=5.6)
     for ax, s, name, path in zip(axes, saved, names, paths):
         splits = raw_splits(run_config(path))
         what = compare.describe(s.config, only=fields) if fields else name
@@ -88,7 +113,7 @@ def boundaries(paths: Sequence[Path]) -> Figure:
 
 def weights(paths: Sequence[Path]) -> Figure:
     """Weight histograms of the runs, overlaid per layer; first-layer images for image inputs."""
-    saved, names, configs = _models(paths)
+    saved, names, configs = _models(paths, "--weights")
     title = _title("Weights", names, configs)
     return weights_figure(saved, compare.labels(configs, names), title)
 
@@ -97,13 +122,12 @@ def confusions(
     paths: Sequence[Path], data: Path | None = None, labels: Path | None = None
 ) -> Figure:
     """Confusion matrices of the runs on their held-out data (or ``data``), side by side."""
-    saved, names, configs = _models(paths)
+    saved, names, configs = _models(paths, "--confusion")
     for s, name in zip(saved, names):
         if s.config.data.task != "classification":
             raise ConfigError(f"{name}: --confusion needs a classification run, this is regression")
-    side = 3.2 + 0.3 * max(len(s.classes) for s in saved)
-    fig = style.figure((side + 1.2) * len(saved), side)
-    axes = fig.subplots(1, len(saved), squeeze=False)[0]
+    side = 3.2 + 0.3 * min(max(len(s.classes) for s in saved), MAX_CLASSES)
+    fig, axes = _panels(len(saved), side + 1.2, side)
     for ax, s, label, path in zip(axes, saved, compare.labels(configs, names), paths):
         dataset = dataset_for(s, data, targets=True, labels=labels, run=path)
         where = Path(dataset.source).name
