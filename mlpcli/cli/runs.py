@@ -71,7 +71,7 @@ def runs(
         if not rows:
             out.print(f"no run directories under {', '.join(map(str, dirs))}")
             return
-        print_wide(out, runs_table(columns, rows, f"{len(rows)} runs"))
+        print_wide(out, runs_table(columns, rows, f"{len(rows)} run{'s' * (len(rows) != 1)}"))
         if len(infos) == 1:
             from mlpcli.cli.render import show_curve
 
