@@ -393,26 +393,7 @@ def train_resume(
         exp = prepare(config)
         if saved_fingerprint != fingerprint(original):
             raise ConfigError(f"{run_path}: state.safetensors belongs to a different config")
-        try:
-            state = TrainState.from_saved(state_dict, arrays["history"])
-        except (KeyError, ValueError, TypeError, IndexError) as e:
-            raise ModelFileError(
-                f"{run_path}/state.safetensors: not a state this version wrote ({e!r})"
-            ) from None
-        if config.train.epochs < state.epoch:
-            raise ConfigError(
-                f"{run_path}: train.epochs {config.train.epochs} is fewer than the "
-                f"{state.epoch} epochs it has already run; resume with train.epochs ≥ {state.epoch}"
-            )
-        if state.stop_reason == "early_stopping":
-            raise RunDirError(
-                f"{run_path}: stopped early at epoch {state.epoch} (no improvement for "
-                f"{state.bad_epochs} epochs); there is nothing to resume"
-            )
-        wasted = cosine_ended(original, config.train.epochs, state.step)
-        if wasted and config.train.epochs > state.epoch:
-            raise ConfigError(f"{run_path}: {wasted}")
-        state.stop_reason = None  # interrupted, or completed with fewer epochs than now asked
+        state = _state_to_continue(run_path, state_dict, arrays, original, config.train.epochs)
         run.write_config(config)
         if on_start:
             on_start(exp, run)
@@ -423,6 +404,33 @@ def train_resume(
         return _train(exp, run, state, hooks, arrays, init, extra)
     finally:
         run.unlock()
+
+
+def _state_to_continue(
+    run_path: Path, state_dict: dict, arrays: dict, original: Config, epochs: int
+) -> TrainState:
+    """The saved state, ready to train on to ``epochs``, or why the run cannot continue."""
+    try:
+        state = TrainState.from_saved(state_dict, arrays["history"])
+    except (KeyError, ValueError, TypeError, IndexError) as e:
+        raise ModelFileError(
+            f"{run_path}/state.safetensors: not a state this version wrote ({e!r})"
+        ) from None
+    if epochs < state.epoch:
+        raise ConfigError(
+            f"{run_path}: train.epochs {epochs} is fewer than the {state.epoch} epochs it "
+            f"has already run; resume with train.epochs ≥ {state.epoch}"
+        )
+    if state.stop_reason == "early_stopping":
+        raise RunDirError(
+            f"{run_path}: stopped early at epoch {state.epoch} (no improvement for "
+            f"{state.bad_epochs} epochs); there is nothing to resume"
+        )
+    wasted = cosine_ended(original, epochs, state.step)
+    if wasted and epochs > state.epoch:
+        raise ConfigError(f"{run_path}: {wasted}")
+    state.stop_reason = None  # interrupted, or completed with fewer epochs than now asked
+    return state
 
 
 def source_paths(config: Config) -> list[Path]:

@@ -43,6 +43,24 @@ def curvature_tables(
 ) -> None:
     """The whole-network figures, the per-layer table and the recommendation, with the
     ``mlp train`` ``command`` that applies it."""
+    title = f"Curvature of E: {where} (batch of {report.batch}, float64)"
+    console.print(_kv_table(title, _whole_rows(report, advice, config)))
+    console.print(_layer_table(report, advice))
+    if advice.lr is None:
+        console.print(Text("no recommendation: ", style="bold") + Text(advice.reason))
+        return
+    console.print(
+        Text(f"recommended η = {advice.lr:.3g}", style="bold green")
+        + Text(f" ({config.train.optimizer.name}): {advice.reason}.")
+    )
+    console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
+    if advice.lr_scale is not None and len(advice.lr_scale) > 1:
+        scales = ",".join(f"{s:g}" for s in advice.lr_scale)
+        console.print(f"  per layer, from the blocks' λ_max: --set train.lr_scale=[{scales}]")
+
+
+def _whole_rows(report: CurvatureReport, advice: Advice, config: Config) -> list[tuple]:
+    """(name, value) rows of the whole network's figures."""
     w = report.whole
     standardized = " (targets standardized)" if config.data.standardize_target else ""
     rows = [("E on the batch" + standardized, num(report.loss, 6)), ("‖g‖", num(w.grad_norm))]
@@ -65,8 +83,11 @@ def curvature_tables(
         rows.append(("with momentum", f"{advice.bound[1]} = {num(advice.bound[0])}"))
     if report.adam_eta is not None and config.train.optimizer.name != "sgd":
         rows.append(("η along Adam's 1st step", num(report.adam_eta)))
-    title = f"Curvature of E: {where} (batch of {report.batch}, float64)"
-    console.print(_kv_table(title, rows))
+    return rows
+
+
+def _layer_table(report: CurvatureReport, advice: Advice) -> Table:
+    """One row per layer: the figures of the Hessian block of its W and b."""
     table = Table(
         title="Per layer: the Hessian block of its W and b"
         + ("" if report.lr_scale is None else " (without lr_scale: to choose it)"),
@@ -87,18 +108,7 @@ def curvature_tables(
         if advice.lr_scale is not None:
             cells.append(f"{advice.lr_scale[i]:g}")
         table.add_row(*cells)
-    console.print(table)
-    if advice.lr is None:
-        console.print(Text("no recommendation: ", style="bold") + Text(advice.reason))
-        return
-    console.print(
-        Text(f"recommended η = {advice.lr:.3g}", style="bold green")
-        + Text(f" ({config.train.optimizer.name}): {advice.reason}.")
-    )
-    console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
-    if advice.lr_scale is not None and len(advice.lr_scale) > 1:
-        scales = ",".join(f"{s:g}" for s in advice.lr_scale)
-        console.print(f"  per layer, from the blocks' λ_max: --set train.lr_scale=[{scales}]")
+    return table
 
 
 def scan_table(console: Console, scan: Scan, report: CurvatureReport, advice: Advice) -> None:

@@ -14,6 +14,7 @@ from the constructors the sections are generated from.
 from __future__ import annotations
 
 import json
+import sys
 import types
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
@@ -156,4 +157,4 @@ def markdown() -> str:
 
 
 if __name__ == "__main__":
-    print(markdown(), end="")
+    sys.stdout.write(markdown())
