@@ -130,6 +130,4 @@ def _draw(kind, runs, out, x, data, labels, inputs) -> tuple[int, int]:
     options = {"curves": {"x": x}, "confusion": {"data": data, "labels": labels}}
     with style.context():
         fig = pictures.PICTURES[kind](runs, **options.get(kind, {}))
-        style.save(fig, out, inputs)
-    width, height = fig.get_size_inches() * fig.dpi
-    return round(width), round(height)
+        return style.save(fig, out, inputs)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import struct
 import textwrap
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -78,9 +79,17 @@ def context() -> Iterator[None]:
 def figure(width: float, height: float) -> Figure:
     """A figure of ``width`` × ``height`` inches (at most :data:`MAX_WIDTH` wide), laid out
     with the constrained layout and drawn by the Agg canvas."""
-    fig = Figure(figsize=(min(width, MAX_WIDTH), height), dpi=DPI, layout="constrained")
+    size = (_whole_pixels(min(width, MAX_WIDTH)), _whole_pixels(height))
+    fig = Figure(figsize=size, dpi=DPI, layout="constrained")
     FigureCanvasAgg(fig)
     return fig
+
+
+def _whole_pixels(inches: float) -> float:
+    """``inches`` snapped to a whole number of pixels, plus a quarter pixel: 4.6 in × 100
+    dpi is 459.99…, which some matplotlib versions truncate and others round; 460.25
+    gives 460 pixels under both."""
+    return (round(inches * DPI) + 0.25) / DPI
 
 
 def suptitle(fig: Figure, text: str) -> None:
@@ -88,13 +97,22 @@ def suptitle(fig: Figure, text: str) -> None:
     fig.suptitle(textwrap.fill(text, int(fig.get_figwidth() * 10)))
 
 
-def save(fig: Figure, path: Path, inputs: Iterable[Path] = ()) -> None:
+def save(fig: Figure, path: Path, inputs: Iterable[Path] = ()) -> tuple[int, int]:
     """Write ``fig`` to ``path`` (PNG, SVG or PDF by its suffix) as ``--out`` files are
     written (``files.atomic.write_output``: atomically, a symlink followed, a FIFO
     written through, never over one of ``inputs`` or a run's own files).
 
-    The image has exactly the figure's size in pixels (no tight bounding box).
+    Returns (width, height) in pixels: the figure's size (no tight bounding box), as
+    the PNG's header states it. Read there, not recomputed: 4.6 in × 100 dpi is
+    459.99…, which matplotlib versions round to different integers.
     """
     buffer = io.BytesIO()
-    fig.savefig(buffer, format=FORMATS[Path(path).suffix.lower()], dpi=DPI)
-    write_output(Path(path), buffer.getvalue(), inputs=inputs)
+    fmt = FORMATS[Path(path).suffix.lower()]
+    fig.savefig(buffer, format=fmt, dpi=DPI)
+    data = buffer.getvalue()
+    write_output(Path(path), data, inputs=inputs)
+    if fmt == "png":  # IHDR: width and height, big-endian, after the 8-byte signature
+        width, height = struct.unpack(">II", data[16:24])
+        return width, height
+    width, height = fig.get_size_inches() * DPI
+    return round(width), round(height)
