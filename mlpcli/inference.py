@@ -154,7 +154,7 @@ def dataset_for(
     IDX images need their ``labels`` file to be evaluated.
     """
     if path is None:
-        return checked(saved, held_out_data(run_config(run)))
+        return checked(saved, held_out_data(run_config(run), run))
     path = Path(path)
     target = features = None
     if labels is None and detect_format(path) == "csv":

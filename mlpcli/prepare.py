@@ -18,6 +18,7 @@ run directory exists.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -330,10 +331,11 @@ def check_batch_size(config: Config, n_train: int, source: str) -> None:
         )
 
 
-def held_out_data(config: Config) -> Dataset:
+def held_out_data(config: Config, run: Path | None = None) -> Dataset:
     """What ``mlp eval`` reads by default: the test set, else the validation set, raw.
 
-    Either may be a split of the training source, recomputed from the seed.
+    Either may be a split of the training source, recomputed from the seed. ``run``,
+    the run directory, is named in the error when there is neither.
     """
     d = config.data
     if d.test is not None:
@@ -344,7 +346,8 @@ def held_out_data(config: Config) -> Dataset:
     if d.test_split is None and d.validation is not None:
         return load_source(d.validation, "validation", config)[0]
     if d.test_split is None and d.validation_split is None:
-        raise DataError("the run has no test or validation data to evaluate on; pass --data PATH")
+        who = f"{run}: the run" if run is not None else "the run"  # which, when several
+        raise DataError(f"{who} has no test or validation data to evaluate on; pass --data PATH")
     plan = _raw_plan(config, train)
     name, rows = ("test", plan.test) if plan.test is not None else ("validation", plan.validation)
     return _rows_of(train, rows, name)

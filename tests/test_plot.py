@@ -172,6 +172,10 @@ def test_confusion_matrix(mlp, tmp_path, write):
     sine = train(mlp, tmp_path, CONFIGS / "universal-sine.yaml", "sine", "train.epochs=1")
     res = mlp("plot", sine, "--confusion")
     assert res.exit_code == 2 and "needs a classification run" in res.stderr
+    bare = train(mlp, tmp_path, write("bare.yaml", MOONS.replace("  validation_split: 0.25\n", "")),
+                 "bare")  # fmt: skip
+    res = mlp("plot", run, bare, "--confusion")  # of two runs, the one without held-out data
+    assert res.exit_code == 2 and f"{bare}: the run has no test or validation data" in res.stderr
 
 
 def test_default_output_name_and_bad_arguments(mlp, tmp_path, write):
