@@ -150,6 +150,19 @@ def test_stratified_split_keeps_class_proportions():
     assert len(np.intersect1d(train, val)) == 0 and len(train) + len(val) == 100
 
 
+@pytest.mark.parametrize(
+    "sizes,fraction,held",
+    [([5] * 1000, 0.5, 2500), ([3, 3, 4], 0.5, 5), ([150] * 4, 0.25, 150), ([7], 0.5, 4)],
+)
+def test_a_stratified_split_holds_out_the_fraction_of_all_rows(sizes, fraction, held):
+    # Each class rounded on its own would not add up (5 rows at 0.5: 2 each, 40 %).
+    strata = np.repeat(np.arange(len(sizes)), sizes)
+    _, val = split_rows(len(strata), fraction, np.random.default_rng(0), strata)
+    assert len(val) == held
+    per_class = np.bincount(strata[val], minlength=len(sizes))
+    assert (np.abs(per_class - fraction * np.array(sizes)) < 1).all()  # each its share ± 1
+
+
 # -- bad data: exit 2 and the place ------------------------------------------------
 
 BAD_DATA = {
