@@ -267,6 +267,28 @@ def test_the_second_signal_does_not_wait_for_the_save():
     assert res.stdout == "first: stop requested\n"
 
 
+def test_a_signal_python_swallows_in_a_callback_leaves_no_traceback():
+    # A Ctrl-C that lands while a weakref callback runs (the import system uses them) has
+    # its exception dropped by Python, which prints it as "Exception ignored" with a
+    # traceback. The command goes on (the next Ctrl-C stops it) and stderr stays clean.
+    code = (
+        "import os, signal, sys, weakref, typer\n"
+        "from mlpcli.cli.common import reported_errors\n"
+        "class T: pass\n"
+        "try:\n"
+        "    with reported_errors(False):\n"
+        "        t = T()\n"
+        "        kill = lambda _: [os.kill(os.getpid(), signal.SIGINT), sum(range(99))]\n"
+        "        r = weakref.ref(t, kill)\n"
+        "        del t\n"
+        "except typer.Exit as e:\n"
+        "    sys.exit(e.exit_code)\n"
+    )
+    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=DEADLINE)  # fmt: skip
+    assert res.returncode == 0 and res.stderr == "", res.stderr
+
+
 def assert_run_files_intact(run, killed=False):
     """Whatever files a run has are complete: each one parses. No temporary file is left,
     except after a process was killed (``killed``): a writer that dies between naming its

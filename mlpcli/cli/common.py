@@ -104,7 +104,26 @@ class Interrupted(BaseException):
 
 
 def _raise_interrupted(signum: int, frame: object) -> None:
+    # A handler that runs inside a callback Python calls for itself (a weakref callback
+    # of the import system, say) has its exception dropped: see _unraisable_quietly.
     raise Interrupted(signum)
+
+
+def _unraisable_quietly(hook):
+    """``sys.unraisablehook`` that lets an ``Interrupted`` Python dropped go without a
+    traceback on stderr, and passes anything else to ``hook``.
+
+    Python drops what a callback of its own raises (a weakref callback of the import
+    system, run just when the handler ran). Sending the signal again would only run
+    the handler inside this hook; the command goes on instead, and the next Ctrl-C
+    stops it as usual.
+    """
+
+    def quiet(unraisable) -> None:
+        if not isinstance(unraisable.exc_value, Interrupted):
+            hook(unraisable)
+
+    return quiet
 
 
 def _interrupted_by(e: BaseException) -> int | None:
@@ -127,6 +146,7 @@ def _interruptible(enabled: bool) -> Iterator[None]:
         yield
         return
     previous = {sig: signal.signal(sig, _raise_interrupted) for sig in signals.handled()}
+    hook, sys.unraisablehook = sys.unraisablehook, _unraisable_quietly(sys.unraisablehook)
     try:
         signum = signals.take()
         if signum is not None:
@@ -135,6 +155,7 @@ def _interruptible(enabled: bool) -> Iterator[None]:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+        sys.unraisablehook = hook
 
 
 @contextlib.contextmanager
