@@ -71,6 +71,13 @@ def test_a_cell_numpy_cannot_read_is_named_by_line_and_column(cell, mlp, tmp_pat
 # -- a class is a value, not a spelling ------------------------------------------------------
 
 
+def classes_read(labels: list[str], tmp_path) -> list:
+    """The class of each label, as a CSV with these labels in its last column reads them."""
+    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels))
+    (tmp_path / "d.csv").write_text("x,label\n" + rows)
+    return class_labels(load_csv(tmp_path / "d.csv")).tolist()
+
+
 @pytest.mark.parametrize(
     "labels,expected",
     [
@@ -80,9 +87,7 @@ def test_a_cell_numpy_cannot_read_is_named_by_line_and_column(cell, mlp, tmp_pat
     ],
 )
 def test_labels_are_classes_by_value(labels, expected, tmp_path):
-    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels))
-    (tmp_path / "d.csv").write_text("x,label\n" + rows)
-    assert class_labels(load_csv(tmp_path / "d.csv")).tolist() == expected
+    assert classes_read(labels, tmp_path) == expected
 
 
 @pytest.mark.parametrize(
@@ -244,9 +249,7 @@ def test_r2_of_large_float32_targets_is_computed_in_float64():
     ],
 )
 def test_numbers_among_text_labels_are_one_class_each(labels, expected, tmp_path):
-    rows = "".join(f"{i},{label}\n" for i, label in enumerate(labels))
-    (tmp_path / "d.csv").write_text("x,label\n" + rows)
-    assert class_labels(load_csv(tmp_path / "d.csv")).tolist() == expected
+    assert classes_read(labels, tmp_path) == expected
 
 
 @pytest.mark.parametrize(

@@ -248,6 +248,12 @@ def test_a_second_signal_exits_at_once_without_corrupting_files(write, processes
     assert_run_files_intact(tmp_path / "r", killed=True)
 
 
+def run_python(code: str) -> subprocess.CompletedProcess:
+    """``python -c code`` in a fresh interpreter: a signal it sends itself lands there."""
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          timeout=DEADLINE)  # fmt: skip
+
+
 def test_the_second_signal_does_not_wait_for_the_save():
     # What the process test above cannot pin down (when each signal arrives), this one can:
     # a signal a process sends itself is handled before the next line runs.
@@ -261,8 +267,7 @@ def test_the_second_signal_does_not_wait_for_the_save():
         "    os.kill(os.getpid(), signal.SIGINT)\n"
         "    print('second: still running')\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=DEADLINE)  # fmt: skip
+    res = run_python(code)
     assert res.returncode == 128 + signal.SIGINT, res.stderr
     assert res.stdout == "first: stop requested\n"
 
@@ -284,8 +289,7 @@ def test_a_signal_python_swallows_in_a_callback_leaves_no_traceback():
         "except typer.Exit as e:\n"
         "    sys.exit(e.exit_code)\n"
     )
-    res = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         timeout=DEADLINE)  # fmt: skip
+    res = run_python(code)
     assert res.returncode == 0 and res.stderr == "", res.stderr
 
 
