@@ -111,7 +111,7 @@ class Adam(Optimizer):
                 s_i[...] = 0
                 continue
             m_i += p.grad
-            np.multiply(p.grad, p.grad, out=s_i)  # V ← β₂ V + g²
+            np.square(p.grad, out=s_i)  # V ← β₂ V + g² (square: a third cheaper than g·g)
         v *= b2
         v += s
         np.sqrt(v, out=s)  # s = M / (√V + ε/c)
