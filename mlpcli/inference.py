@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpcli.config import Config, load_config
-from mlpcli.data.dataset import Dataset
+from mlpcli.data.dataset import Columns, Dataset
 from mlpcli.data.loaders import csv_columns, read_columns, shown
 from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.targets import encode_classes, regression_targets
@@ -21,7 +21,7 @@ from mlpcli.files.model import SavedModel
 from mlpcli.metrics import classification_report, data_loss, regression_report
 from mlpcli.nn.encoding import UnknownCategory
 from mlpcli.nn.heads import HEADS
-from mlpcli.prepare import held_out_data
+from mlpcli.prepare import held_out_data, named_columns
 
 #: Output entries (rows × classes) per forward pass: memory stays bounded however many
 #: rows and classes there are.
@@ -148,13 +148,17 @@ def dataset_for(
     as its ``config.yaml`` names them. A model file's own metadata never decides which
     files are opened: a crafted one could name any file on the machine.
 
-    CSV columns are matched by the training column names; a CSV whose
-    other columns are exactly as many as the model's inputs is read by
-    position. ``targets=False`` (prediction) accepts files without a target.
-    IDX images need their ``labels`` file to be evaluated.
+    CSV columns are matched by the training column names, in any order; one that is
+    missing is named. Only a model trained without column names (a generator, an
+    .npz, IDX images: x1, x2, …) reads a CSV that has none of them by position.
+    ``targets=False`` (prediction) accepts files without a target. IDX images need
+    their ``labels`` file to be evaluated.
     """
+    encoder = saved.model.inputs.encoder
+    text = [] if encoder is None else [n for n, k in zip(encoder.names, encoder.kinds) if k == "t"]
     if path is None:
-        return checked(saved, held_out_data(run_config(run), run))
+        like = Columns(saved.feature_names, saved.target_names, text)
+        return checked(saved, held_out_data(run_config(run), like, run))
     path = Path(path)
     target = features = None
     if labels is None and detect_format(path) == "csv":
@@ -166,9 +170,8 @@ def dataset_for(
                 f"(columns: {shown(columns)})"
             )
         target = present or None
-        features = saved.feature_names if all(f in columns for f in saved.feature_names) else None
-    encoder = saved.model.inputs.encoder
-    text = [] if encoder is None else [n for n, k in zip(encoder.names, encoder.kinds) if k == "t"]
+        by_name = named_columns(saved.config) or any(f in columns for f in saved.feature_names)
+        features = saved.feature_names if by_name else None
     data, _ = read_file(path, dtype=saved.model.dtype, target=target, features=features,
                         targets=targets, labels=labels, text=text, detect_text=False,
                         missing=encoder is not None and encoder.strategy is not None)  # fmt: skip

@@ -24,9 +24,9 @@ import numpy as np
 
 from mlpcli import build
 from mlpcli.config import Config
-from mlpcli.data.dataset import Dataset
+from mlpcli.data.dataset import Columns, Dataset
 from mlpcli.data.loaders import load_idx
-from mlpcli.data.sources import read_file
+from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.splits import SplitPlan, plan_splits
 from mlpcli.data.synthetic import GENERATORS, REGRESSION_GENERATORS, BadParameter
 from mlpcli.data.targets import encode_classes, regression_targets
@@ -142,19 +142,24 @@ class TargetCoding:
 
 
 def load_source(
-    source, role: str, config: Config, text: list[str] | None = None
+    source, role: str, config: Config, like: Columns | None = None
 ) -> tuple[Dataset, Dataset | None]:
     """Read one configured data source: (data, the test set an .npz bundles, or None).
 
-    ``text``: the categorical columns, fixed by the training data (for the
-    validation and test sources); by default those of ``data.categorical``
-    and any column of words.
+    ``like``: the training data's columns, for the validation and test sources.
+    They fix which features are categorical and, when both files are CSV, which
+    columns are read: by name, in the training order, whatever this file's order.
+    Without it (the training source) the columns are ``data.target``,
+    ``data.features`` and ``data.categorical`` (and any column of words).
     """
     dtype, d = np.dtype(config.dtype), config.data
     if hasattr(source, "path"):
-        return read_file(source.path, dtype=dtype, target=d.target, features=d.features,
-                         role=f"data.{role}", text=list(d.categorical or ()) if text is None
-                         else text, detect_text=text is None,
+        target, features = d.target, d.features
+        if like is not None and named_columns(config) and _is_csv(source):
+            target, features = like.targets, like.features
+        return read_file(source.path, dtype=dtype, target=target, features=features,
+                         role=f"data.{role}", text=list(d.categorical or ()) if like is None
+                         else like.text, detect_text=like is None,
                          missing=d.missing is not None)  # fmt: skip
     if d.target is not None or d.features is not None or d.categorical:
         key = "target" if d.target is not None else "features" if d.features else "categorical"
@@ -188,6 +193,16 @@ def load_source(
     names = [f"x{i + 1}" for i in range(x.shape[1])]
     target = ["y"] if source.generator in REGRESSION_GENERATORS else ["label"]
     return Dataset(cast, y, names, target, f"generator:{source.generator}"), None
+
+
+def named_columns(config: Config) -> bool:
+    """Whether the model's feature names are a CSV header's, by which other CSV files are
+    then read (not the x1, x2, … a generator, an .npz or IDX images get)."""
+    return _is_csv(config.data.train)
+
+
+def _is_csv(source) -> bool:
+    return hasattr(source, "path") and detect_format(Path(source.path)) == "csv"
 
 
 def encode(
@@ -230,7 +245,7 @@ def other_sources(
     for role in ("validation", "test"):
         source = getattr(config.data, role)
         if source is not None:
-            out[role], _ = load_source(source, role, config, train.text_columns)
+            out[role], _ = load_source(source, role, config, train.columns)
     for data in out.values():
         data.check_width(train.x.shape[1])
     return out
@@ -331,20 +346,21 @@ def check_batch_size(config: Config, n_train: int, source: str) -> None:
         )
 
 
-def held_out_data(config: Config, run: Path | None = None) -> Dataset:
+def held_out_data(config: Config, like: Columns, run: Path | None = None) -> Dataset:
     """What ``mlp eval`` reads by default: the test set, else the validation set, raw.
 
-    Either may be a split of the training source, recomputed from the seed. ``run``,
-    the run directory, is named in the error when there is neither.
+    Either may be a split of the training source, recomputed from the seed, or a
+    file of its own, read by the model's columns ``like``. ``run``, the run
+    directory, is named in the error when there is neither.
     """
     d = config.data
     if d.test is not None:
-        return load_source(d.test, "test", config)[0]
+        return load_source(d.test, "test", config, like)[0]
     train, bundled_test = load_source(d.train, "train", config)
     if bundled_test is not None and d.test_split is None:
         return bundled_test
     if d.test_split is None and d.validation is not None:
-        return load_source(d.validation, "validation", config)[0]
+        return load_source(d.validation, "validation", config, like)[0]
     if d.test_split is None and d.validation_split is None:
         who = f"{run}: the run" if run is not None else "the run"  # which, when several
         raise DataError(f"{who} has no test or validation data to evaluate on; pass --data PATH")

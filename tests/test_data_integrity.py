@@ -49,11 +49,34 @@ def one_error(res, pattern):
 
 def test_a_hash_inside_a_cell_is_data_not_a_comment(tmp_path):
     (tmp_path / "d.csv").write_text(
-        "x1,x2,label\n# a comment line\n1,2,C\n  # an indented comment\n3,4,C#\n \t \n5,6,C\n"
+        "# a comment line\n  # an indented comment\n\nx1,x2,label\n1,2,C\n3,4,C#\n \t \n5,6,C\n"
     )
     data = load_csv(tmp_path / "d.csv")
     assert data.y.tolist() == ["C", "C#", "C"]
-    assert [data.where(i) for i in range(3)] == ["line 3", "line 5", "line 7"]
+    assert [data.where(i) for i in range(3)] == ["line 5", "line 6", "line 8"]
+
+
+def test_after_the_header_a_hash_line_is_a_row_never_dropped(mlp, tmp_path):
+    """An id like '#C3' starts a row, not a comment: mlp predict keeps one row per row."""
+    rows = "\n".join(f"C{i},{i % 3},{i % 2}" for i in range(30))
+    (tmp_path / "d.csv").write_text(f"id,x1,label\n{rows}\n")
+    config = tmp_path / "c.yaml"
+    config.write_text(
+        "data: {train: d.csv, features: [x1]}\nmodel: {hidden: []}\n"
+        "train: {epochs: 2, batch: {mode: batch}}\n"
+    )
+    assert mlp("train", config, "--out", tmp_path / "r", "-q").exit_code == 0
+    (tmp_path / "new.csv").write_text("id,x1\nC1,0\n#C2,1\nC3,2\n")
+    res = mlp("predict", tmp_path / "r", "--data", tmp_path / "new.csv", "--keep", "id")
+    assert res.exit_code == 0, res.stderr
+    assert [line.split(",")[0] for line in res.stdout.splitlines()] == ["id", "C1", "#C2", "C3"]
+    (tmp_path / "notes.csv").write_text("id,x1\nC1,0\n# a note\n")
+    res = mlp("predict", tmp_path / "r", "--data", tmp_path / "notes.csv")
+    assert res.exit_code == 2
+    assert (
+        "notes.csv, line 3: expected 2 columns like the header, found 1; comments go "
+        "before the header" in res.stderr
+    )
 
 
 @pytest.mark.parametrize(

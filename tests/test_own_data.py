@@ -122,6 +122,65 @@ def test_unknown_zeros_predicts_and_keeps_identifiers(write, mlp, tmp_path):
     assert len(rows) == 41
 
 
+def reordered(text: str, order: list[str]) -> str:
+    """The CSV ``text`` with its columns in ``order`` (some may be left out)."""
+    rows = list(csv.DictReader(io.StringIO(text)))
+    return "\n".join([",".join(order)] + [",".join(r[c] for c in order) for r in rows]) + "\n"
+
+
+def two_text_columns(n=48):
+    """Two text columns whose values never coincide, a number, and a label."""
+    rows = [f"{'nsew'[i % 4]}x,{'pq'[i % 2]}y,{i % 7},{'ab'[(i // 2) % 2]}" for i in range(n)]
+    return "region,plan,size,label\n" + "\n".join(rows) + "\n"
+
+
+def test_text_columns_follow_the_features_order_not_the_files(write, mlp, tmp_path):
+    """The file has region before plan, the config plan before region: each column keeps
+    its own categories and policy, and a file with the columns swapped predicts the same."""
+    write("d.csv", two_text_columns())
+    extra = "  categorical: {region: {unknown: zeros}}"
+    text = CONFIG.format(extra=extra).replace("[region, size, income]", "[plan, region, size]")
+    config = write("c.yaml", text)
+    assert mlp("train", config, "--out", "run", "-q").exit_code == 0
+    enc = load_model(tmp_path / "run").model.inputs.encoder
+    assert enc.names == ["plan", "region", "size"] and enc.unknown == ["error", "zeros"]
+    assert enc.categories == [["py", "qy"], ["ex", "nx", "sx", "wx"]]
+    swapped = reordered(two_text_columns(), ["plan", "label", "size", "region"])
+    write("swapped.csv", swapped)
+    a = mlp("predict", "run", "--data", "d.csv")
+    b = mlp("predict", "run", "--data", "swapped.csv")
+    assert a.exit_code == b.exit_code == 0 and a.stdout == b.stdout, b.stderr
+
+
+def test_other_files_are_read_by_column_name_and_a_missing_one_is_named(write, mlp, tmp_path):
+    """A test file and --data files are matched to the training header by name, whatever
+    their order; a missing column is an error naming it, never a read by position."""
+    data = table()
+    write("d.csv", data)
+    order = ["label", "income", "id", "size", "region"]
+    write("t.csv", reordered(data, order))
+    config = write("c.yaml", CONFIG.format(extra="  test: t.csv"))
+    res = mlp("train", config, "--out", "run", "-q", "--json")
+    assert res.exit_code == 0, res.stderr
+    same = mlp("eval", "run", "--data", "d.csv", "--json")
+    assert json.loads(res.stdout)["test"]["accuracy"] == json.loads(same.stdout)["accuracy"]
+    write("gap.csv", reordered(data, ["id", "region", "size", "label"]))
+    for command in ("eval", "predict"):
+        res = mlp(command, "run", "--data", "gap.csv")
+        refused(res, r"gap\.csv: feature column 'income' not found \(columns: id, region, "
+                     r"size, label\)", tmp_path)  # fmt: skip
+
+
+def test_a_class_with_no_training_rows_cannot_be_balanced(write, mlp, tmp_path):
+    rows = [f"{i},{i % 3},{'ab'[i % 2]}" for i in range(40)] + ["7,1,c"]
+    write("d.csv", "x1,x2,label\n" + "\n".join(rows) + "\n")
+    write("c.yaml", "data: {train: d.csv, test_split: 0.5, class_weight: balanced}\n"
+                    "model: {hidden: [4]}\ntrain: {epochs: 2, batch: {mode: batch}}\n")  # fmt: skip
+    res = mlp("train", "c.yaml", "--out", "runs/r")
+    refused(res, r"data\.class_weight: balanced weighs class k by n / \(K · n_k\), but class "
+                 r"'c' has no rows in the training split", tmp_path)  # fmt: skip
+
+
 def test_a_word_in_a_numeric_column_is_refused_not_made_categorical(write, mlp, tmp_path):
     text = table().replace("r4,south,4,", "r4,south,oops,")
     res = mlp("train", setup(write, text))

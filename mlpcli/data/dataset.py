@@ -24,7 +24,8 @@ class Table:
     text : ndarray (N, Dt) of str
         The text columns, in order, stripped; '' where a cell is missing.
     kinds : str
-        One letter per raw column, in the file's order: 'n' number, 't' text.
+        One letter per feature column, in the features' order (not the file's):
+        'n' number, 't' text.
     """
 
     numbers: np.ndarray
@@ -40,6 +41,20 @@ class Table:
 
     def __getitem__(self, rows: slice | np.ndarray) -> Table:
         return Table(self.numbers[rows], self.text[rows], self.kinds)
+
+
+@dataclass(frozen=True)
+class Columns:
+    """The training file's columns by name: how every other CSV of a run is read.
+
+    A validation or test file, and the data of ``mlp eval``/``mlp predict``, is
+    matched to these names whatever its column order, so that the same header
+    in another order reads the same inputs, and a missing column is named.
+    """
+
+    features: list[str]
+    targets: list[str]
+    text: list[str]  # the categorical (text) features among ``features``
 
 
 @dataclass
@@ -79,6 +94,10 @@ class Dataset:
         """The names of the text (categorical) feature columns."""
         kinds = self.x.kinds if isinstance(self.x, Table) else ""
         return [name for name, kind in zip(self.feature_names, kinds) if kind == "t"]
+
+    @property
+    def columns(self) -> Columns:
+        return Columns(self.feature_names, self.target_names, self.text_columns)
 
     def where(self, row: int) -> str:
         """'line 7' (files with lines) or 'row 5' (everything else) for data row ``row``."""

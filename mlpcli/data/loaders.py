@@ -93,12 +93,20 @@ def check_finite(
 
 
 def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, text) of every line that is neither blank nor a ``#`` comment."""
+    """(1-based line number, text) of the header and every data line after it.
+
+    Blank lines are skipped, and so are ``#`` comment lines *before* the header
+    (a file's notes on where it came from). After the header every non-blank line
+    is a row, even one whose first cell starts with ``#`` (an id like ``#C0003``):
+    a row is never dropped unannounced, so predictions stay one per input row.
+    """
+    header = False
     try:
         with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: Excel's byte-order mark
             for number, line in enumerate(f, 1):
-                stripped = line.lstrip()
-                if stripped.rstrip() and not stripped.startswith("#"):
+                stripped = line.strip()
+                if stripped and (header or not stripped.startswith("#")):
+                    header = True
                     yield number, line
     except UnicodeDecodeError as e:
         raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
@@ -250,7 +258,8 @@ def _features(
     except ValueError as e:  # an empty cell, or a word: a text column or a typo
         cells = _text(path, numeric_idx)
         x, found = _numbers(path, names, numeric_idx, cells, line_numbers, dtype, detect_text, e)
-    return x, sorted(forced | set(found))
+    text = forced | set(found)
+    return x, [i for i in feature_idx if i in text]  # in the features' order, like the numbers
 
 
 _READ = dict(delimiter=",", comments=None, quotechar='"')
@@ -358,8 +367,10 @@ def _row_lines(path: Path, lines: Iterator[tuple[int, str]], n_columns: int) -> 
     for number, line in lines:
         n = len(_split(line))
         if n != n_columns:
+            hint = "; comments go before the header" if line.lstrip().startswith("#") else ""
             raise DataError(
-                f"{path}, line {number}: expected {n_columns} columns like the header, found {n}"
+                f"{path}, line {number}: expected {n_columns} columns like the header, "
+                f"found {n}{hint}"
             )
         row_lines.append(number)
     if not row_lines:

@@ -22,12 +22,19 @@ def class_weights(
 ) -> np.ndarray:
     """c (K,) float64 for the training rows' class ``indices`` (n,) of ``classes`` (K,).
 
-    Raises DataError for a mapping key that is no class of the training data.
+    Raises DataError for a mapping key that is no class of the training data, and
+    for ``balanced`` when a class has no training rows (n_k = 0: no weight exists).
     """
     counts = np.bincount(indices, minlength=len(classes)).astype(np.float64)
     if spec == "balanced":
-        c = np.divide(len(indices), len(classes) * counts, out=np.zeros(len(classes)),
-                      where=counts > 0)  # fmt: skip
+        if not counts.all():
+            label = classes[int(np.flatnonzero(counts == 0)[0])]
+            raise DataError(
+                f"data.class_weight: balanced weighs class k by n / (K · n_k), but class "
+                f"{str(label)!r} has no rows in the training split; hold out fewer rows "
+                "or give the weights as a mapping {label: weight}"
+            )
+        c = len(indices) / (len(classes) * counts)
     else:
         c = np.ones(len(classes))
         for key, value in spec.items():
