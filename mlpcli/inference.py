@@ -111,8 +111,8 @@ def predictions(saved: SavedModel, data: Dataset) -> tuple[list[str], list[list]
 def kept_columns(
     path: Path, names: list[str], header: list[str], rows: list[list]
 ) -> tuple[list[str], list[list]]:
-    """``mlp predict --keep``: the named columns of the input file, as written there, put
-    before the predictions (identifiers, to join the predictions back to the data)."""
+    """``mlp predict --keep``: the named columns of the input file, as written there (less
+    surrounding spaces), put before the predictions (identifiers, to join them back)."""
     if detect_format(path) != "csv":
         raise UsageError(f"--keep names CSV columns, but {path} is not a CSV file")
     taken = [n for n in names if n in header]

@@ -201,7 +201,11 @@ BAD_DATA = {
         "x1,x2,label\n1,2,0\n3,1,1\n",
         r"the training split has 2 rows, fewer than train\.batch\.size \(4\)",
     ),
-    "not utf-8": ("d.csv", b"x1,x2,label\n1,2,\xff\n", r"d\.csv: not a UTF-8 text file"),
+    "not utf-8": (
+        "d.csv",
+        b"x1,x2,label\n1,2,\xff\n",
+        r"d\.csv, line 2: not UTF-8 text \(invalid start byte: byte 0xff at offset 16\)",
+    ),
     "npz without y": ("d.npz", {"x": np.zeros((4, 2))}, r"d\.npz: no array 'y' \(arrays: x\)"),
     "npz object array": (
         "d.npz",

@@ -314,3 +314,61 @@ def test_idx_edge_shapes_and_ranges_are_named(mlp, tmp_path):
     idx("img.idx", 0x08, [2, 1, 2], bytes(4))
     res = train(mlp, tmp_path, config_for("{images: img.idx, labels: lab.idx}"), 2)
     one_error(res, r"\(labels: lab\.idx\): class label 0\.5 at row 2 is not a whole number")
+
+
+# -- what other programs write -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "text, pattern",
+    [
+        ("x1;x2;label\n0,5;1;a\n", r"line 1: the header is one column 'x1;x2;label'; columns "
+         r"are separated by commas, not ';'"),
+        ("x1,x2,label,\n1,2,a,\n3,4,b,\n", r"column 4 of the header has no name"),
+        (",x1,label\n0,1,a\n1,2,b\n", r"column 1 of the header has no name"),
+        ("x1,x2,label\n1,2,a\nNA,4,b\n", r"line 3, column 'x1': could not convert 'NA' to a "
+         r"number; only empty cells and NaN are missing values: replace 'NA' by an empty cell"),
+        ('x1,label\n1,"two\nlines"\n', r"line 3: expected 2 columns like the header, found 1; "
+         r"a quoted cell that spans lines is not supported"),
+        ('x1,label\n"0,5",a\n"1,25",b\n"-2,0",a\n', r"column 'x1': the cells look like "
+         r"numbers with a decimal comma \('-2,0'\); write them with a decimal point"),
+    ],
+    ids=["semicolons", "trailing comma", "unnamed index", "NA marker", "multi-line cell",
+         "decimal comma"],
+)  # fmt: skip
+def test_export_quirks_are_refused_with_what_to_do(text, pattern, mlp, tmp_path):
+    (tmp_path / "d.csv").write_text(text)
+    one_error(train(mlp, tmp_path, config_for("d.csv"), 2), pattern)
+
+
+def test_a_byte_that_is_not_utf8_is_named_by_its_line_and_offset(mlp, tmp_path):
+    lines = [b"x1,label"] + [f"{i},{'ab'[i % 2]}".encode() for i in range(20_000)]
+    lines[15_000] += b"\xe9"  # far past the decoder's first buffer
+    data = b"\n".join(lines) + b"\n"
+    (tmp_path / "d.csv").write_bytes(data)
+    res = train(mlp, tmp_path, config_for("d.csv"), 2)
+    offset = data.index(b"\xe9")
+    one_error(res, rf"d\.csv, line 15001: not UTF-8 text \(invalid continuation byte: byte "
+                   rf"0xe9 at offset {offset}\); save it as UTF-8")  # fmt: skip
+
+
+def test_nan_in_a_text_column_is_a_missing_value_as_in_a_numeric_one(mlp, tmp_path):
+    rows = [f"{'north' if i % 7 else 'NaN'},{i % 5},{'ab'[i % 2]}" for i in range(40)]
+    (tmp_path / "d.csv").write_text("region,size,label\n" + "\n".join(rows) + "\n")
+    one_error(train(mlp, tmp_path, config_for("d.csv"), 2),
+              r"missing value \(an empty or NaN cell\) at line 2, column 'region'")  # fmt: skip
+    extra = "data: {train: d.csv, missing: {strategy: most_frequent}}\n"
+    train(mlp, tmp_path, config_for("d.csv").replace("data: {train: d.csv}\n", extra))
+    from mlpcli.files.model import load_model
+
+    assert load_model(tmp_path / "run").model.inputs.encoder.categories == [["north"]]
+
+
+def test_a_text_model_evaluates_a_file_holding_only_its_numeric_looking_class(mlp, tmp_path):
+    rows = [f"{i % 5},{i % 3},{['low', '2.5', 'high'][i % 3]}" for i in range(60)]
+    (tmp_path / "d.csv").write_text("x1,x2,grade\n" + "\n".join(rows) + "\n")
+    train(mlp, tmp_path, config_for("d.csv"))
+    (tmp_path / "e.csv").write_text("x1,x2,grade\n1,1,2.5\n4,1,2.50\n")
+    res = mlp("eval", tmp_path / "run", "--data", tmp_path / "e.csv", "--json")
+    assert res.exit_code == 0, res.stderr
+    assert json.loads(res.stdout)["n"] == 2

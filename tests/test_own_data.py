@@ -228,7 +228,7 @@ def test_missing_cells_are_refused_by_default_with_the_way_to_allow_them(write, 
     refused(res, r"d\.csv: Input contains NaN \(line 5, column 'income'\); to fill missing "
                  r"values, set data\.missing: \{strategy: mean\}", tmp_path)  # fmt: skip
     text = table().replace("r3,north,", "r3,,")
-    pattern = r"empty cell \(a missing value\) at line 5, column 'region'; to fill"
+    pattern = r"missing value \(an empty or NaN cell\) at line 5, column 'region'; to fill"
     refused(mlp("train", setup(write, text)), pattern, tmp_path)
 
 

@@ -109,7 +109,24 @@ def _data_lines(path: Path) -> Iterator[tuple[int, str]]:
                     header = True
                     yield number, line
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not a UTF-8 text file ({e.reason} at byte {e.start})") from None
+        raise _not_utf8(path, e) from None
+
+
+def _not_utf8(path: Path, error: UnicodeDecodeError) -> DataError:
+    """The first byte that is not UTF-8, by line and offset in the file. (The decoder's own
+    offset counts from the start of the buffer it was decoding, not of the file.)"""
+    offset = 0
+    with open(path, "rb") as f:
+        for number, line in enumerate(f, 1):
+            try:
+                line.decode("utf-8")
+            except UnicodeDecodeError as e:
+                return DataError(
+                    f"{path}, line {number}: not UTF-8 text ({e.reason}: byte "
+                    f"0x{line[e.start]:02x} at offset {offset + e.start}); save it as UTF-8"
+                )
+            offset += len(line)
+    return DataError(f"{path}: not a UTF-8 text file ({error.reason})")
 
 
 def _rows(path: Path) -> Iterator[str]:
@@ -134,6 +151,12 @@ def _read_header(path: Path) -> tuple[int, list[str], Iterator[tuple[int, str]]]
     except StopIteration:
         raise DataError(f"{path}: the file has no header row and no data") from None
     names = [name.strip() for name in _split(header)]
+    other = next((sep for sep in (";", "\t", "|") if len(names) == 1 and sep in names[0]), None)
+    if other is not None:
+        raise DataError(
+            f"{path}, line {number}: the header is one column {names[0]!r}; columns are "
+            f"separated by commas, not {other!r} (save the file as comma-separated)"
+        )
     if len(set(names)) != len(names):
         dup = next(n for n in names if names.count(n) > 1)
         raise DataError(f"{path}, line {number}: the header names column '{dup}' twice")
@@ -297,21 +320,46 @@ def _numbers(
             with np.errstate(over="ignore"):  # beyond the dtype: inf, refused by check_finite
                 out.append(parsed[inverse].astype(dtype))
             continue
-        given = unique != ""
+        given = (unique != "") & (np.char.lower(unique) != "nan")  # NaN: missing, as ''
         if detect_text and not (given & ~words).any():
+            _check_decimal_commas(path, names[col], unique[given])
             text.append(col)
             continue
         row = int(np.flatnonzero(words[inverse])[0])
-        hint = (f"; if '{names[col]}' is categorical, list it in data.categorical"
-                if detect_text else "")  # fmt: skip
         raise DataError(
-            f"{path}, line {int(line_numbers[row])}, column '{names[col]}': "
-            f"could not convert {str(values[row])!r} to a number{hint}"
+            f"{path}, line {int(line_numbers[row])}, column '{names[col]}': could not convert "
+            f"{str(values[row])!r} to a number{_word_hint(names[col], values[row], detect_text)}"
         ) from None
     if not out and not text:
         raise _bad_number(path, names, line_numbers, error)
     shape = (len(cells), len(out))
     return (np.stack(out, axis=1) if out else np.empty(shape, dtype=dtype)), text
+
+
+#: Cells other programs write for a missing value; here only empty cells and NaN are.
+MISSING_MARKERS = {"na", "n/a", "#n/a", "null", "none", "nil", "missing", "?", "-", "--", "."}
+
+
+def _word_hint(name: str, cell: str, detect_text: bool) -> str:
+    """Why a column of numbers has a word in it, and what to do."""
+    if cell.strip().lower() in MISSING_MARKERS:
+        return (f"; only empty cells and NaN are missing values: replace {cell.strip()!r} "
+                "by an empty cell")  # fmt: skip
+    return f"; if '{name}' is categorical, list it in data.categorical" if detect_text else ""
+
+
+_DECIMAL_COMMA = re.compile(r"[+-]?\d+,\d+")
+
+
+def _check_decimal_commas(path: Path, name: str, cells: np.ndarray) -> None:
+    """Refuse a column of words that are all numbers written with a decimal comma ("0,5"):
+    one-hot encoding them would silently make a number a category."""
+    if len(cells) and all(_DECIMAL_COMMA.fullmatch(c) for c in cells.tolist()):
+        raise DataError(
+            f"{path}, column '{name}': the cells look like numbers with a decimal comma "
+            f"({str(cells[0])!r}); write them with a decimal point, or list '{name}' in "
+            "data.categorical if they are categories"
+        )
 
 
 def _number(cell: str) -> float:
@@ -327,12 +375,14 @@ def _number(cell: str) -> float:
 
 
 def _check_present(data: Dataset, words: np.ndarray, names: list[str], missing: bool) -> None:
-    """Refuse an empty text cell unless missing values are imputed."""
+    """Refuse an empty or NaN text cell unless missing values are imputed; NaN cells
+    become '' (``words`` is changed in place), the one spelling of a missing category."""
+    words[np.char.lower(words) == "nan"] = ""
     empty = words == ""
     if not missing and empty.any():
         row, col = (int(i) for i in np.argwhere(empty)[0])
         raise DataError(
-            f"{data.source}: empty cell (a missing value) at {data.where(row)}, "
+            f"{data.source}: missing value (an empty or NaN cell) at {data.where(row)}, "
             f"column '{names[col]}'; {MISSING_HINT}"
         )
 
@@ -358,6 +408,13 @@ def _columns(
             raise DataError(f"{path}: column '{leaked[0]}' is both the target and a feature")
     if not feature_idx:
         raise DataError(f"{path}: no feature columns besides the target")
+    unnamed = [i for i in target_idx + feature_idx if not names[i]]
+    if unnamed:  # a row index (pandas' to_csv) or a trailing comma, silently an input
+        raise DataError(
+            f"{path}: column {unnamed[0] + 1} of the header has no name (a trailing comma, "
+            "or a row index written without a name?); name it, or choose the columns "
+            "with data.features"
+        )
     return targets, target_idx, feature_idx
 
 
@@ -368,6 +425,8 @@ def _row_lines(path: Path, lines: Iterator[tuple[int, str]], n_columns: int) -> 
         n = len(_split(line))
         if n != n_columns:
             hint = "; comments go before the header" if line.lstrip().startswith("#") else ""
+            if line.count('"') % 2:
+                hint = "; a quoted cell that spans lines is not supported"
             raise DataError(
                 f"{path}, line {number}: expected {n_columns} columns like the header, "
                 f"found {n}{hint}"

@@ -23,13 +23,15 @@ def _shown(value: object) -> str:
 _EXACT = 2**53
 
 
-def class_labels(data: Dataset) -> np.ndarray:
+def class_labels(data: Dataset, as_text: bool = False) -> np.ndarray:
     """The raw labels of ``data``, one value per class: integers where they are numbers,
     else stripped strings.
 
     A label is a class by its value, not by its spelling: ``1``, ``01`` and
     ``1.0`` are the same class 1; ``cat`` stays ``cat``. Numbers that are not
-    whole (``0.5``), not finite, or empty cells are refused with their row.
+    whole (``0.5``), not finite, or empty cells are refused with their row,
+    unless ``as_text`` (a model whose classes are text, such as ``low``, ``2.5``
+    and ``high``): then every label is text, numbers spelled one way.
     """
     y = data.y
     if y.ndim == 2 and y.shape[1] == 1:  # a column vector of labels
@@ -52,7 +54,7 @@ def class_labels(data: Dataset) -> np.ndarray:
         raise DataError(f"{data.source}: empty class label at {data.where(int(empty[0]))}")
     unique, inverse = np.unique(labels, return_inverse=True)
     values = [_number(s) for s in unique.tolist()]
-    if all(v is not None for v in values):
+    if all(v is not None for v in values) and not as_text:
         return _integer_labels(data, np.asarray(values, dtype=np.float64)[inverse])
     if any(v is not None for v in values):  # text and numbers: 1 and 1.0 still one class
         spelled = [s if v is None else _canonical(v) for s, v in zip(unique.tolist(), values)]
@@ -94,7 +96,7 @@ def encode_classes(
     at least two. Otherwise every label must be one of ``classes`` (the
     model's): an unseen label is an error naming it and its row.
     """
-    labels = class_labels(data)
+    labels = class_labels(data, as_text=classes is not None and classes.dtype.kind in "US")
     if classes is None:
         classes = np.unique(labels)
         if len(classes) < 2:
