@@ -82,8 +82,9 @@ class PowerIteration:
     eigenvalue: float
     iterations: int  # Hessian-vector products used
     relative_change: float  # of the eigenvalue estimate in the last iteration
-    converged: bool  # relative_change ≤ tol before the iteration limit
-    shifted: bool = False  # the dominant eigenvalue was negative: found on H − μI
+    converged: bool  # settled within tol (quotient and direction) before the iteration limit
+    shifted: bool = False  # found on H − σI: the dominant eigenvalue was negative, or ±λ
+    norm: float = math.nan  # ‖A v‖ at the last iterate: close to the spectral radius
 
 
 def power_iteration(
@@ -96,12 +97,16 @@ def power_iteration(
 ) -> PowerIteration:
     """Dominant eigenvalue of A − shift·I by v ← A v / ‖A v‖ and the Rayleigh quotient vᵀAv.
 
-    The quotient's error shrinks as (λ₂/λ₁)^{2k}; the iteration stops when it
-    changes by at most ``tol`` relative to its size.
+    The quotient's error shrinks as (λ₂/λ₁)^{2k}. The iteration has converged when
+    the quotient changes by at most ``tol`` relative to its size *and* v is an
+    eigenvector to that precision, 1 − |vᵀAv| / ‖Av‖ ≤ tol (‖Av‖² − (vᵀAv)² is
+    the squared residual). The second test matters when eigenvalues +a and −a
+    are both dominant: v then swings between their eigenvectors, and the quotient
+    stands still at a value below a while ‖Av‖ stays at a.
     """
     norm = math.sqrt(_dot(start, start))
     v = [None if s is None else s / norm for s in start]
-    value, change = math.nan, math.inf
+    value, change, size = math.nan, math.inf, math.nan
     for k in range(1, max_iterations + 1):
         w = matvec(v)
         if shift:
@@ -111,11 +116,11 @@ def power_iteration(
         value = estimate
         size = math.sqrt(_dot(w, w))
         if size == 0.0:  # A v = 0: v is an eigenvector of eigenvalue 0
-            return PowerIteration(shift, k, 0.0, True)
+            return PowerIteration(shift, k, 0.0, True, norm=0.0)
         v = [None if a is None else a / size for a in w]
-        if change <= tol:
-            return PowerIteration(value + shift, k, change, True)
-    return PowerIteration(value + shift, max_iterations, change, False)
+        if change <= tol and 1.0 - abs(value) / size <= tol:
+            return PowerIteration(value + shift, k, change, True, norm=size)
+    return PowerIteration(value + shift, max_iterations, change, False, norm=size)
 
 
 def largest_eigenvalue(
@@ -123,15 +128,20 @@ def largest_eigenvalue(
 ) -> PowerIteration:
     """λ_max, the largest (not the largest in magnitude) eigenvalue of a symmetric operator.
 
-    Power iteration finds the eigenvalue of largest magnitude; at a saddle that
-    may be a negative one, λ_min. Then H − λ_min·I ⪰ 0, whose dominant
-    eigenvalue is λ_max − λ_min, gives λ_max by a second iteration.
+    Power iteration finds the eigenvalue of largest magnitude. At a saddle that
+    may be a negative one, λ_min: then H − λ_min·I ⪰ 0, whose dominant eigenvalue
+    is λ_max − λ_min, gives λ_max by a second iteration. When the first does not
+    settle (±a of equal size, as at zero initial weights), H + ρI with ρ ≈ ‖H v‖,
+    the spectral radius, puts +a ahead of −a. Every Rayleigh quotient is at most
+    λ_max, so the larger of the two estimates is kept.
     """
     first = power_iteration(matvec, start, **options)
-    if first.eigenvalue >= 0:
+    if first.converged and first.eigenvalue >= 0:
         return first
-    second = power_iteration(matvec, start, shift=first.eigenvalue, **options)
-    return replace(second, iterations=first.iterations + second.iterations, shifted=True)
+    sigma = first.eigenvalue if first.converged else -first.norm
+    second = power_iteration(matvec, start, shift=sigma, **options)
+    best = second if second.eigenvalue >= first.eigenvalue else first
+    return replace(best, iterations=first.iterations + second.iterations, shifted=best is second)
 
 
 @dataclass(frozen=True)
@@ -179,6 +189,10 @@ class CurvatureReport:
     layers: list[Block]
     adam_eta: float | None  # the η that minimizes E's quadratic model along Adam's first step
     lr_scale: list[float] | None = None  # train.lr_scale, per layer: whole and adam_eta use it
+    # Per-layer multipliers from the blocks' λ_max (None: all 1, or a block without positive
+    # curvature), and λ_max of S^½ H S^½ under them: the η that goes with them is 1/that.
+    suggested_scale: list[float] | None = None
+    suggested_lambda: float | None = None
 
 
 def measure(
@@ -190,6 +204,7 @@ def measure(
     *,
     scales: Sequence[float] | None = None,
     adam_eps: float = 1e-8,
+    suggest: bool = True,
     **options: float,
 ) -> CurvatureReport:
     """Every figure of :class:`CurvatureReport` from the products of one recorded E.
@@ -197,7 +212,8 @@ def measure(
     ``names`` are the layers (two tensors each, weight and bias, in
     ``hvp.params`` order); ``generator`` draws the power iterations' start
     vectors; ``scales`` are the learning-rate multipliers per tensor (``train.lr_scale``,
-    see :func:`mlpcli.build.tensor_lr_scales`; None: all 1).
+    see :func:`mlpcli.build.tensor_lr_scales`; None: all 1); ``suggest``: also per-layer
+    multipliers from the blocks, and the whole network's λ_max under them.
     """
     n = len(hvp.params)
     whole = _block("all", range(n), hvp, generator, options, scales)
@@ -210,7 +226,11 @@ def measure(
     s_hs = _dot(s, hvp(s))
     adam_eta = _dot(hvp.gradient, s) / s_hs if s_hs > 0 else None
     lr_scale = None if scales is None else list(scales[::2])  # W and b of a layer share one
-    return CurvatureReport(loss, batch, whole, layers, adam_eta, lr_scale)
+    suggested, lam = _layer_scales(layers) if suggest else None, None
+    if suggested is not None:  # the blocks are coupled: measure the whole network under them
+        tensors = [scale for scale in suggested for _ in (0, 1)]
+        lam = _block("all", range(n), hvp, generator, options, tensors).lambda_max
+    return CurvatureReport(loss, batch, whole, layers, adam_eta, lr_scale, suggested, lam)
 
 
 def _block(
@@ -258,6 +278,7 @@ class Advice:
     reason: str
     lr_scale: list[float] | None = None  # for train.lr_scale (SGD only)
     bound: tuple[float, str] | None = None  # the configured SGD's stability bound, its formula
+    lr_with_scale: float | None = None  # the η to use with ``lr_scale``: 1/λ_max(S^½ H S^½)
 
 
 ONE_OVER_LAMBDA = (
@@ -313,17 +334,23 @@ def recommend(report: CurvatureReport, optimizer: Any) -> Advice:
         )
     if optimizer.momentum:  # the most curved direction converges at rate √μ for any such η
         reason += f"; with momentum μ = {optimizer.momentum:g} η is stable below {bound[1]}"
-    return Advice(1 / lam, reason, _layer_scales(report), bound)
+    suggested = report.suggested_scale
+    with_scale = report.suggested_lambda
+    if suggested is not None and not (with_scale and with_scale > 0):
+        suggested = with_scale = None
+    return Advice(1 / lam, reason, suggested, bound, None if with_scale is None else 1 / with_scale)
 
 
-def _layer_scales(report: CurvatureReport) -> list[float] | None:
-    """max_j λ_j / λ_i per layer: each layer's step η·scale_i is then at most 1/λ_i, the
-    one-step rate of its own block (blocks are coupled: check the result with a scan)."""
-    lams = [layer.lambda_max for layer in report.layers]
-    if min(lams) <= 0:
+def _layer_scales(layers: Sequence[Block]) -> list[float] | None:
+    """max_j λ_j / λ_i per layer, which gives every block the curvature of the most curved
+    one; None when that is all 1 or a block has no positive curvature. The blocks are
+    coupled, so the η to use with them is 1/λ_max of the whole S^½ H S^½ (measured)."""
+    lams = [layer.lambda_max for layer in layers]
+    if len(lams) < 2 or min(lams) <= 0:
         return None
     top = max(lams)
-    return [float(f"{top / lam:.2g}") for lam in lams]
+    scales = [float(f"{top / lam:.2g}") for lam in lams]
+    return None if all(s == 1 for s in scales) else scales
 
 
 # -- on an experiment -------------------------------------------------------------------
@@ -334,13 +361,15 @@ def first_batch(exp: Experiment, size: int | None = None) -> Batch:
 
     ``size`` defaults to the configured batch size of the first epoch (the
     whole training split in batch mode). A batch smaller than the split takes
-    the first rows of the first epoch's shuffled order, the very batch the
-    trainer's first step sees (the same ``shuffle`` stream); the whole split
-    is taken in stored order. The weights are None without ``data.class_weight``.
+    the first rows of the first epoch's order, the very batch the trainer's
+    first step sees: shuffled by the same ``shuffle`` stream, or in stored order
+    with ``train.shuffle: false``, as the whole split always is. The weights are
+    None without ``data.class_weight``.
     """
     n = len(exp.train)
     size = min(size or build.batches(exp.config, n).size_at(0), n)
-    order = np.arange(n) if size == n else rng(exp.config.seed, "shuffle").permutation(n)[:size]
+    shuffled = exp.config.train.shuffle and size < n
+    order = rng(exp.config.seed, "shuffle").permutation(n)[:size] if shuffled else np.arange(size)
     return exp.train.batch(order)
 
 
@@ -379,7 +408,8 @@ def curvature_of(exp: Experiment, batch: int | None = None, **options: float) ->
     names = [layer.weight.name.rsplit(".", 1)[0] for layer in exp.model.layers]
     generator = rng(exp.config.seed, "curvature")
     scales = build.tensor_lr_scales(exp.config)
-    return measure(hvp, names, loss, size, generator, scales=scales, **options)
+    suggest = exp.config.train.optimizer.name == "sgd"  # lr_scale is suggested for SGD alone
+    return measure(hvp, names, loss, size, generator, scales=scales, suggest=suggest, **options)
 
 
 def lambda_max_of(exp: Experiment, batch: int | None = None, **options: float) -> PowerIteration:

@@ -13,7 +13,8 @@ gives each η a verdict:
   so there is nothing to compare; when every run left it there, none is best;
 * ``best``: the lowest final loss of the grid;
 * ``good``: at least half of the best run's progress, progress measured as
-  ln(L₀ / L) (losses often fall by orders of magnitude);
+  ln(L₀ / L) (losses often fall by orders of magnitude; a loss of exactly 0
+  counts as the lowest positive loss of the grid);
 * ``too small`` / ``unstable``: less than half of it (or a loss above L₀),
   below / above the best η.
 
@@ -87,21 +88,29 @@ def scan(
 ) -> Scan:
     """Train ``exp``'s model briefly at each rate from its current weights, then judge them.
 
-    ``steps`` (when given) bounds the runs by steps instead of ``epochs``. The
-    model is left at its starting weights.
+    ``steps`` (when given) bounds the runs by steps instead of ``epochs``. Every
+    run starts from the same weights and the same dropout masks (the model's
+    dropout generator is rewound too: a run's result must not depend on which
+    other rates are in the grid). The model is left as it started.
     """
-    params = exp.model.parameters()
+    params, dropout = exp.model.parameters(), exp.model.dropout_rng
     start = [p.value.copy() for p in params]
+    masks = None if dropout is None else dropout.bit_generator.state
+
+    def rewind() -> None:
+        for p, w in zip(params, start):
+            p.value[...] = w
+        if dropout is not None:
+            dropout.bit_generator.state = masks
+
     initial_loss = measure(exp, exp.train)[0]
     points = []
     try:
         for lr in sorted(rates):
-            for p, w in zip(params, start):
-                p.value[...] = w
+            rewind()
             points.append(_run(exp, lr, epochs, steps, initial_loss))
     finally:
-        for p, w in zip(params, start):
-            p.value[...] = w
+        rewind()
     return Scan(initial_loss, epochs if steps is None else None, steps, judge(initial_loss, points))
 
 
@@ -150,9 +159,13 @@ def judge(initial_loss: float, points: list[ScanPoint]) -> list[ScanPoint]:
         return points
     best = min(finished, key=lambda p: p.loss)
 
-    def progress(loss: float) -> float:  # ln(L₀ / L); an exact fit (L = 0) is far, not infinite
-        tiny = np.finfo(np.float64).tiny
-        return math.log(max(initial_loss, tiny) / max(loss, tiny))
+    # An exact fit (L = 0, as hinge reaches) counts as the lowest positive loss of the grid:
+    # infinitely far ahead, it would leave every other rate "too small".
+    positive = [p.loss for p in finished if p.loss > 0]
+    floor = min(positive) if positive else np.finfo(np.float64).tiny
+
+    def progress(loss: float) -> float:  # ln(L₀ / L)
+        return math.log(max(initial_loss, floor) / max(loss, floor))
 
     reach = progress(best.loss)
 

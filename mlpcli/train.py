@@ -149,7 +149,9 @@ class Trainer:
         self.exp = exp
         self.params = exp.model.parameters()
         self.schedule = build.schedule(exp.config)
-        self.optimizer = build.optimizer(exp.config, self.params, self.schedule(0, 0))
+        # η₀, not the first step's rate: under a long warmup that may round to 0, which a
+        # step may take (it moves nothing) but an optimizer's default rate may not.
+        self.optimizer = build.optimizer(exp.config, self.params, self.schedule.initial)
         self.objective = exp.objective()
         self.clip_norm = exp.config.train.clip_norm
         self.batches = build.batches(exp.config, len(exp.train))

@@ -157,6 +157,15 @@ CASES = {
         replaced("init: xavier", "features: {type: rbf, n_centers: 500}"),
         r"model\.features: rbf needs 500 centers but the training set has 90 rows",
     ),
+    "warmup rounds the first rate to 0": (
+        replaced("lr: 0.2", "lr: {schedule: constant, initial: 5e-324, warmup: 3}"),
+        r"train\.lr\.warmup \(line 10\): the first step's rate η₀/\(warmup \+ 1\) = "
+        r"4\.94066e-324/\(3 \+ 1\) rounds to 0",
+    ),
+    "a warmup of 331 digits": (
+        replaced("lr: 0.2", "lr: {schedule: constant, initial: 0.1, warmup: 1" + "0" * 330 + "}"),
+        r"train\.lr\.warmup \(line 10\): .* = 0\.1/\(1\.00e\+330 \+ 1\) rounds to 0",
+    ),
     # NaN and infinity where they make no sense
     "infinite learning rate": (
         replaced("lr: 0.2", "lr: .inf"),

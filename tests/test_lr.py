@@ -8,7 +8,7 @@ import yaml
 from conftest import CONFIGS
 
 from mlpcli.config import load_config
-from mlpcli.curvature import curvature_of, largest_eigenvalue, power_iteration
+from mlpcli.curvature import _recorded, curvature_of, largest_eigenvalue, power_iteration
 from mlpcli.engine import HessianVectorProduct
 from mlpcli.files.model import SavedModel, load_model, save_model
 from mlpcli.prepare import prepare
@@ -132,6 +132,35 @@ def test_power_iteration_finds_the_largest_eigenvalue_even_behind_a_negative_one
     assert not stuck.converged and stuck.iterations == 3 and stuck.relative_change > 1e-12
 
 
+def test_power_iteration_is_not_fooled_by_eigenvalues_plus_and_minus_a():
+    """±a dominate: v swings between their eigenvectors and the quotient stands still below
+    a. That is no convergence, and λ_max is still found (zero initial weights do this)."""
+    rng = np.random.default_rng(1)
+    q, _ = np.linalg.qr(rng.normal(size=(5, 5)))
+    a = q @ np.diag([3.0, -3.0, 1.0, 0.5, 0.0]) @ q.T
+
+    def matvec(v):
+        return [a @ v[0]]
+
+    start = [rng.normal(size=5)]
+    plain = power_iteration(matvec, start, tol=1e-9, max_iterations=300)
+    assert not plain.converged and plain.eigenvalue < 2.9  # the quotient alone looked settled
+    found = largest_eigenvalue(matvec, start, tol=1e-9, max_iterations=300)
+    assert found.eigenvalue == pytest.approx(3.0, rel=1e-8) and found.converged and found.shifted
+
+
+def test_lambda_max_at_zero_initial_weights_is_the_dense_hessians(write):
+    config = write("z.yaml", "seed: 0\ndata: {train: {generator: moons}}\n"
+                             "model: {hidden: [4], init: zeros, activation: tanh}\n")  # fmt: skip
+    exp = prepare(load_config(config), dtype=np.float64)
+    hvp, _, _ = _recorded(exp, None)  # E on the batch mlp lr measures
+    eig = np.linalg.eigvalsh(explicit_hessian(hvp, hvp.params)[0])
+    assert eig[0] == pytest.approx(-eig[-1], rel=1e-6)  # the ± pair that stalled the iteration
+    report = curvature_of(exp)
+    assert report.whole.lambda_max == pytest.approx(eig[-1], rel=1e-5)  # tol 1e-6: 4 digits
+    assert report.whole.lambda_max >= report.whole.curvature  # any quotient is ≤ λ_max
+
+
 def explicit_hessian(hvp, params):
     """The dense Hessian, one column per basis vector (small networks only)."""
     sizes = [p.value.size for p in params]
@@ -177,10 +206,20 @@ def test_per_layer_figures_are_those_of_the_explicit_hessian_blocks(write):
     assert report.adam_eta == pytest.approx(g @ s / (s @ h @ s), rel=1e-9)
 
 
-def test_the_default_batch_is_the_first_batch_training_sees(write, mlp):
-    path = write("c.yaml", NETWORK.replace("{mode: batch}", "{mode: minibatch, size: 16}"))
+@pytest.mark.parametrize("shuffle", [True, False])
+def test_the_default_batch_is_the_first_batch_training_sees(write, mlp, shuffle):
+    from mlpcli.curvature import first_batch
+    from mlpcli.train import Trainer
+
+    minibatch = NETWORK.replace(
+        "{mode: batch}", f"{{mode: minibatch, size: 16}}, shuffle: {shuffle}"
+    )
+    path = write("c.yaml", minibatch)
     assert mlp("lr", path, "--json", "-q").json()["batch"] == 16
     assert mlp("lr", path, "--json", "-q", "--batch", "40").json()["batch"] == 40
+    exp = prepare(load_config(path))
+    rows = Trainer(exp)._order()[:16]  # what the first step trains on
+    np.testing.assert_array_equal(first_batch(exp).x, exp.train.batch(rows).x)
 
 
 def test_lr_json_keys_help_and_bad_options(write, mlp):
@@ -244,6 +283,42 @@ def test_rates_that_leave_the_loss_exactly_unchanged_are_too_small(quadratic, ml
     args = [*args[:3], "--to", "0.1", "--count", "2", "--epochs", "1"]
     scan = mlp("lr", config(), *args, "--json", "-q").json()["scan"]
     assert [p["verdict"] for p in scan["points"]] == ["too small", "best"]
+    # Under a warmup the smallest rate's first step rounds to 0: a step that moves nothing.
+    warm = ["--set", "train.lr={schedule: constant, initial: 0.1, warmup: 1}"]
+    scan = mlp("lr", config(), *warm, "--scan", "--from", "5e-324", "--to", "0.1",
+               "--count", "2", "--epochs", "2", "--json", "-q")  # fmt: skip
+    assert [p["verdict"] for p in scan.json()["scan"]["points"]] == ["too small", "best"]
+
+
+def test_the_per_layer_table_keeps_whole_numbers_at_80_columns(write, mlp, monkeypatch):
+    config = write("n.yaml", "seed: 0\ndata: {train: {generator: moons}}\nmodel: {hidden: [4], "
+                             "init: {name: normal, std: 0.001}, activation: tanh}\n")  # fmt: skip
+    monkeypatch.setenv("COLUMNS", "80")  # what a pipe or a log gets
+    res = mlp("lr", config)
+    row = next(line for line in res.stderr.splitlines() if line.startswith(" layers.0"))
+    assert "…" not in row and len(row) <= 80 and "e-" in row, res.stderr
+
+
+def test_an_exact_fit_does_not_make_every_other_rate_too_small():
+    """Hinge reaches a loss of exactly 0; a rate that removed 94 % of the loss is good."""
+    from mlpcli.lrscan import ScanPoint, judge
+
+    points = [ScanPoint(lr, loss, None, 2) for lr, loss in [(0.1, 0.9), (1, 0.06), (10, 0.0)]]
+    assert [p.verdict for p in judge(1.0, points)] == ["too small", "good", "best"]
+
+
+def test_a_scan_point_does_not_depend_on_the_other_rates_of_the_grid(write, mlp):
+    """Each run starts from the same weights and the same dropout masks."""
+    config = write("d.yaml", "seed: 0\ndata: {train: {generator: moons, n_samples: 60}}\n"
+                             "model: {hidden: [16], dropout: 0.5}\n")  # fmt: skip
+
+    def losses(count):
+        args = ["--scan", "--from", "0.01", "--to", "1", "--count", count, "--epochs", "2"]
+        points = mlp("lr", config, *args, "--json", "-q").json()["scan"]["points"]
+        return {round(p["lr"], 9): p["loss"] for p in points}
+
+    three, five = losses("3"), losses("5")
+    assert three == {lr: five[lr] for lr in three}
 
 
 # -- the error training minimizes: class weights ------------------------------------------
@@ -306,7 +381,7 @@ def test_the_recommended_command_keeps_the_schedule_and_the_overrides(write, mlp
     path = write("c.yaml", NETWORK.replace("train: {batch", f"train: {{lr: {lr}, batch"))
     res = mlp("lr", path, "--set", "model.hidden=[4]", "--json")
     recommended = float(f"{res.json()['recommended_lr']:.3g}")
-    (line,) = [s for s in res.stderr.splitlines() if s.startswith("  mlp train ")]
+    line = next(s for s in res.stderr.splitlines() if s.startswith("  mlp train "))
     words = shlex.split(line)
     assert words[-2:] == ["--set", f"{key}={recommended:g}"]
     printed = mlp(*words[1:], "--print-config")
@@ -316,6 +391,17 @@ def test_the_recommended_command_keeps_the_schedule_and_the_overrides(write, mlp
     expected = yaml.safe_load(f"lr: {lr}")["lr"]
     expected = expected if isinstance(expected, dict) else {"schedule": "constant"}
     assert config["train"]["lr"] == {**config["train"]["lr"], **expected, "initial": recommended}
+
+
+def test_a_rate_measured_at_other_weights_recommends_training_from_them(write, mlp, tmp_path):
+    path = write("c.yaml", NETWORK.replace("train: {batch", "train: {epochs: 2, batch"))
+    assert mlp("train", path, "--out", "run", "-q").exit_code == 0
+    res = mlp("lr", path, "--init-from", "run")
+    assert res.exit_code == 0, res.stderr
+    line = next(s for s in res.stderr.splitlines() if s.startswith("  mlp train "))
+    words = shlex.split(line)
+    assert words[-2:] == ["--init-from", "run"]
+    assert mlp(*words[1:], "--out", "again", "-q").exit_code == 0
 
 
 # -- per-layer learning rates: train.lr_scale ----------------------------------------------
@@ -352,9 +438,20 @@ def test_with_lr_scale_the_whole_network_figures_are_those_of_the_scaled_hessian
     assert "λ_max of S^½ H S^½" in shown and "S^½ H S^½, S = diag(lr_scale)" in report["reason"]
 
     plain, shown = lr()
-    assert plain["lr_scale"] is None and "S^½" not in shown + plain["reason"]
+    assert plain["lr_scale"] is None and "S^½" not in plain["reason"]
+    assert "λ_max of S^½ H S^½" not in shown
     assert plain["per_layer"] == report["per_layer"]  # the blocks of H: to choose lr_scale from
     assert plain["lambda_max"] == pytest.approx(np.linalg.eigvalsh(h)[-1], rel=1e-6)
+    # The suggested multipliers give each block the top block's λ_max; the η paired with
+    # them is 1/λ_max of the whole network under them (the blocks are coupled).
+    blocks = [layer["lambda_max"] for layer in plain["per_layer"]]
+    suggested = plain["suggested_lr_scale"]
+    assert suggested == [float(f"{max(blocks) / b:.2g}") for b in blocks]
+    s = np.repeat(np.repeat(suggested, 2), np.diff(edges))
+    lam = np.linalg.eigvalsh(np.sqrt(s)[:, None] * h * np.sqrt(s))[-1]
+    assert plain["lr_with_suggested_scale"] == pytest.approx(1 / lam, rel=1e-6)
+    scales = ",".join(f"{v:g}" for v in suggested)
+    assert f"--set train.lr={1 / lam:.3g} --set 'train.lr_scale=[{scales}]'" in shown
     ones, _ = lr("--set", "train.lr_scale=[1, 1, 1]")
     figures = ("eta_opt", "curvature", "lambda_max", "stability_bound", "recommended_lr",
                "power_iteration", "per_layer", "adam_eta", "grad_norm", "loss")  # fmt: skip

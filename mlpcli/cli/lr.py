@@ -106,8 +106,12 @@ def lr(
         advice = recommend(report, optimizer)
         out = console(quiet)
         where = "--init-from weights" if init_from else "the initial weights"
-        command = None if advice.lr is None else train_command(config, set_ or [], cfg, advice.lr)
-        curvature_tables(out, report, advice, cfg, f"{config}, {where}", command)
+        args = (config, set_ or [], cfg)
+        command = None if advice.lr is None else train_command(*args, advice.lr, init_from)
+        scaled = None
+        if advice.lr_scale is not None:
+            scaled = train_command(*args, advice.lr_with_scale, init_from, advice.lr_scale)
+        curvature_tables(out, report, advice, cfg, f"{config}, {where}", command, scaled)
         document = _document(config, cfg, init_from, report, advice)
         if scan:
             result = _scan(cfg, init_from, advice, low, high, count or COUNT,
@@ -118,13 +122,21 @@ def lr(
             emit_json(document)
 
 
-def train_command(path: Path, overrides: list[str], cfg, lr: float) -> str:
+def train_command(
+    path: Path,
+    overrides: list[str],
+    cfg,
+    lr: float,
+    init_from: Path | None = None,
+    lr_scale: list[float] | None = None,
+) -> str:
     """The ``mlp train`` command for the measured config at initial rate ``lr``, all else kept.
 
     A schedule (or a warmup) is kept by setting ``train.lr.initial``; only a plain
     constant rate, which a number means, is replaced by ``train.lr=η``. The
     ``--set`` overrides the curvature was measured with come along (but one for
-    the same key, which the new rate replaces).
+    the same key, which the new rate replaces), and so does ``--init-from``: the
+    rate was measured at those weights. ``lr_scale`` sets ``train.lr_scale`` too.
     """
     import shlex
 
@@ -133,10 +145,16 @@ def train_command(path: Path, overrides: list[str], cfg, lr: float) -> str:
         schedule="constant", initial=section.initial
     )
     key = "train.lr" if plain else "train.lr.initial"
-    kept = [o for o in overrides if o.partition("=")[0].strip() != key]
+    replaced = {key} | ({"train.lr_scale"} if lr_scale is not None else set())
+    kept = [o for o in overrides if o.partition("=")[0].strip() not in replaced]
+    assignments = [*kept, f"{key}={lr:.3g}"]
+    if lr_scale is not None:
+        assignments.append(f"train.lr_scale=[{','.join(f'{s:g}' for s in lr_scale)}]")
     words = ["mlp", "train", str(path)]
-    for assignment in [*kept, f"{key}={lr:.3g}"]:
+    for assignment in assignments:
         words += ["--set", assignment]
+    if init_from is not None:
+        words += ["--init-from", str(init_from)]
     return shlex.join(words)
 
 
@@ -203,5 +221,6 @@ def _document(path, cfg, init_from, report, advice) -> dict:
         "recommended_lr": advice.lr,
         "reason": advice.reason,
         "suggested_lr_scale": advice.lr_scale,
+        "lr_with_suggested_scale": advice.lr_with_scale,
         "scan": None,
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING
 
 from rich import box
@@ -27,7 +28,11 @@ VERDICT_STYLE = {
 
 def _power(p: PowerIteration) -> str:
     state = "converged" if p.converged else "not converged"
-    shifted = ", shifted: the dominant eigenvalue was negative" if p.shifted else ""
+    shifted = (
+        ", on a shifted H: a negative eigenvalue, or −λ as large as λ, dominated"
+        if p.shifted
+        else ""
+    )
     return (
         f"{p.iterations} products, last relative change {p.relative_change:.1e}, {state}{shifted}"
     )
@@ -40,9 +45,10 @@ def curvature_tables(
     config: Config,
     where: str,
     command: str | None,
+    scaled_command: str | None = None,
 ) -> None:
     """The whole-network figures, the per-layer table and the recommendation, with the
-    ``mlp train`` ``command`` that applies it."""
+    ``mlp train`` ``command`` that applies it (and ``scaled_command``, per-layer rates)."""
     title = f"Curvature of E: {where} (batch of {report.batch}, float64)"
     console.print(_kv_table(title, _whole_rows(report, advice, config)))
     console.print(_layer_table(report, advice))
@@ -54,9 +60,13 @@ def curvature_tables(
         + Text(f" ({config.train.optimizer.name}): {advice.reason}.")
     )
     console.print(f"  {command}", markup=False, highlight=False, soft_wrap=True)
-    if advice.lr_scale is not None and len(advice.lr_scale) > 1:
-        scales = ",".join(f"{s:g}" for s in advice.lr_scale)
-        console.print(f"  per layer, from the blocks' λ_max: --set train.lr_scale=[{scales}]")
+    if scaled_command is not None:
+        console.print(
+            "or per layer, each block as curved as the most curved one, at η = "
+            f"1/λ_max(S^½ H S^½) = {advice.lr_with_scale:.3g} (the blocks are coupled: "
+            "compare the two with a scan):"
+        )
+        console.print(f"  {scaled_command}", markup=False, highlight=False, soft_wrap=True)
 
 
 def _whole_rows(report: CurvatureReport, advice: Advice, config: Config) -> list[tuple]:
@@ -102,13 +112,19 @@ def _layer_table(report: CurvatureReport, advice: Advice) -> Table:
     for col in columns:
         table.add_column(col, justify="left" if col == "layer" else "right")
     for i, b in enumerate(report.layers):
-        cells = [b.name, f"{b.parameters:,}", num(b.curvature),
-                 num(b.eta_opt), num(b.lambda_max), num(b.stability_bound),
+        cells = [b.name, f"{b.parameters:,}", _short(b.curvature),
+                 _short(b.eta_opt), _short(b.lambda_max), _short(b.stability_bound),
                  f"{b.power.iterations}{'' if b.power.converged else '*'}"]  # fmt: skip
         if advice.lr_scale is not None:
             cells.append(f"{advice.lr_scale[i]:g}")
         table.add_row(*cells)
     return table
+
+
+def _short(value: float | None) -> str:
+    """:func:`num` with the exponent unpadded (1.309e5, 7.641e-6): eight columns of the
+    per-layer table then fit in 80 characters (a pipe, a log) without cutting a number."""
+    return re.sub(r"e([+-])0*(\d)", lambda m: f"e{'-' if m[1] == '-' else ''}{m[2]}", num(value))
 
 
 def scan_table(console: Console, scan: Scan, report: CurvatureReport, advice: Advice) -> None:
@@ -146,6 +162,12 @@ def scan_table(console: Console, scan: Scan, report: CurvatureReport, advice: Ad
     for mark in marks:
         _mark(table, *mark, width)
     console.print(table)
+    edge = {scan.points[0].lr: ("smallest", "--from"), scan.points[-1].lr: ("largest", "--to")}
+    if scan.best is not None and scan.best.lr in edge:
+        which, option = edge[scan.best.lr]
+        console.print(
+            f"The best η is the {which} scanned: widen the grid ({option}) to see past it."
+        )
 
 
 def _marks(marks: list[tuple[float | None, str]]) -> list[tuple[float, str]]:

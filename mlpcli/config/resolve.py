@@ -171,6 +171,18 @@ def _check_lr(config: Config, problems: Problems) -> None:
         problems.add(("train", "lr", "period"), "required with unit step (the steps to decay over)")
     if lr.schedule == "plateau":
         _check_watched_metric(config, ("train", "lr"), lr.metric, problems)
+    if lr.initial * (1 / (lr.warmup + 1)) == 0:  # int / int: no overflow for a huge warmup
+        problems.add(
+            ("train", "lr", "warmup" if lr.warmup else "initial"),
+            f"the first step's rate η₀/(warmup + 1) = {lr.initial:g}/({_digits(lr.warmup)} + 1) "
+            "rounds to 0",
+        )
+
+
+def _digits(n: int) -> str:
+    """An integer as written, or as 1.23e+330 when it is too long to read."""
+    text = str(n)
+    return text if len(text) <= 12 else f"{text[0]}.{text[1:3]}e+{len(text) - 1}"
 
 
 def _check_watched_metric(config: Config, where: tuple, metric: str, problems: Problems) -> None:
