@@ -182,7 +182,7 @@ def _parts(c: Config) -> list[tuple[tuple[str, ...], str]]:
         parts.append((("train.clip_norm",), f"clip ‖g‖ ≤ {c.train.clip_norm:g}"))
     batch = c.train.batch
     parts.append((("train.batch",), batch.mode + (f" {batch.size}" if batch.size else "")))
-    parts.append((("train.epochs",), f"{c.train.epochs} epochs"))
+    parts.append((("train.epochs",), f"{c.train.epochs} epoch{'' if c.train.epochs == 1 else 's'}"))
     return parts
 
 

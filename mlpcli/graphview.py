@@ -353,10 +353,15 @@ def parse_expression(text: str) -> ast.expr:
     """Parse and check an expression; only numbers, names, + − * / and parentheses pass."""
     if len(text) > MAX_EXPRESSION:
         raise ConfigError(f"--expr: longer than {MAX_EXPRESSION} characters")
+    text = text.strip()
+    if not text:
+        raise ConfigError("--expr: the expression is empty")
     try:
-        body = ast.parse(text.strip(), mode="eval").body
-    except SyntaxError as e:
-        raise ConfigError(f"--expr: invalid syntax at column {e.offset}: {text!r}") from None
+        body = ast.parse(text, mode="eval").body
+    except SyntaxError as e:  # an incomplete expression ('x*') has its error past the end
+        where = f"column {e.offset}" if e.offset and e.offset <= len(text) else "the end"
+        why = "" if e.msg == "invalid syntax" else f" ({e.msg})"
+        raise ConfigError(f"--expr: invalid syntax at {where}{why}: {text!r}") from None
     except (RecursionError, MemoryError, ValueError):
         raise ConfigError("--expr: too deeply nested") from None
     for node in ast.walk(body):

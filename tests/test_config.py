@@ -116,6 +116,8 @@ def test_set_errors_name_the_override(write):
         load_config(path, ["train.epochs=ten"])
     with pytest.raises(ConfigError, match="expected KEY=VALUE"):
         load_config(path, ["train.epochs"])
+    with pytest.raises(ConfigError, match=r"c\.yaml: nosuch \(--set nosuch\.key\): unknown key"):
+        load_config(path, ["nosuch.key=1"])  # a section the --set made: the --set named
     with pytest.raises(ConfigError, match="index 5 is outside the list"):
         load_config(path, ["model.hidden.5=3"])
     with pytest.raises(ConfigError, match=r"train\.lr is 0\.2, not a mapping"):

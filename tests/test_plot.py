@@ -138,6 +138,10 @@ def test_trio_and_regression_and_what_has_no_boundary(mlp, tmp_path, write):
     res = mlp("plot", run, "--boundary", "--out", tmp_path / "d.png")
     assert res.exit_code == 2 and "classification on 3 inputs" in res.stderr
     assert not (tmp_path / "d.png").exists()
+    # Curves of a classification and a regression run: accuracy and MSE share no axis.
+    res = mlp("plot", runs[2], sine, "--out", tmp_path / "mixed.png")
+    assert res.exit_code == 2 and not (tmp_path / "mixed.png").exists()
+    assert "reports accuracy and " in res.stderr and "mse: a classification and a " in res.stderr
 
 
 def test_weights_histograms_and_first_layer_images(mlp, tmp_path):
@@ -295,6 +299,16 @@ def test_boundary_over_imputed_inputs_and_refused_for_categorical_ones(mlp, tmp_
     assert res.exit_code == 2 and "Traceback" not in res.stderr
     assert "categorical: --boundary needs numeric inputs; 'region' is categorical" in res.stderr
     assert not (tmp_path / "c.png").exists()
+
+
+def test_a_one_epoch_run_has_whole_epoch_ticks_and_a_singular_title(mlp, tmp_path, write):
+    one = train(mlp, tmp_path, write("moons.yaml", MOONS), "one", "train.epochs=1")
+    with style.context():
+        fig = pictures.curves([one])
+        fig.canvas.draw()
+    ticks = fig.axes[2].get_xticks()
+    assert len(ticks) and all(t == int(t) for t in ticks), ticks
+    assert "1 epoch" in fig._suptitle.get_text() and "1 epochs" not in fig._suptitle.get_text()
 
 
 def test_curves_of_a_run_without_an_epoch(mlp, tmp_path, write):

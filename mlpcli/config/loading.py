@@ -402,6 +402,9 @@ class Problems:
             line = self.lines.get(tuple(path[:n]))
             if line is not None:
                 break
+        if line is None:  # a field a --set created whole (--set nosuch.key=1: 'nosuch')
+            line = next((v for k, v in self.lines.items() if k[: len(path)] == tuple(path)
+                         and isinstance(v, str)), None)  # fmt: skip
         where = f" ({line})" if isinstance(line, str) else f" (line {line})" if line else ""
         self.items.append(f"{_display(path)}{where}: {message}")
 

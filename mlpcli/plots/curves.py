@@ -17,6 +17,7 @@ import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
+from matplotlib.ticker import MaxNLocator
 
 from mlpcli.history import History
 from mlpcli.plots import style
@@ -52,6 +53,7 @@ def learning_curves(
     _log_if_wide(batch, [h["batch_size"] for h in histories], base=2)
     for ax in (lr, batch):
         ax.set_xlabel(xlabel)
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True, min_n_ticks=1))  # whole epochs, steps
     _legend(fig, loss, labels, any(h.has("val_loss") for h in histories))
     style.suptitle(fig, title)
     return fig

@@ -51,6 +51,13 @@ def curves(paths: Sequence[Path], x: str = "epoch") -> Figure:
             f"{', '.join(empty)}: no epoch recorded in metrics.csv (no epoch of training "
             "completed), so there is no curve to draw"
         )
+    metrics = {h.metric: p for p, h in zip(paths, histories) if len(h)}
+    if len(metrics) > 1:  # one panel holds the task metric: accuracy and MSE share no axis
+        (a, first), (b, second) = list(metrics.items())[:2]
+        raise ConfigError(
+            f"{first} reports {a} and {second} {b}: a classification and a regression run "
+            "share no metric axis; plot them apart"
+        )
     labels = [
         label + (" (no epoch recorded)" if len(h) == 0 else "")
         for label, h in zip(compare.labels(configs, names), histories)
