@@ -20,7 +20,7 @@ from mlpcli.cli.common import (
     emit_json,
     reported_errors,
 )
-from mlpcli.cli.runs import SortOption, print_wide, ranked, runs_table
+from mlpcli.cli.runs import SortOption, print_wide, ranked, runs_table, sort_column
 from mlpcli.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -130,6 +130,10 @@ def sweep(
         spec = spec_from(config, grid or [], random or [], trials, seed)
         fixed = set_ or []
         all_trials = expand(spec, fixed)
+        if sort is not None:  # before any trial runs: a typo must not cost a sweep
+            from mlpcli.sweep.runner import possible_columns
+
+            sort = sort_column(sort, possible_columns(all_trials))
         sweep_dir = out or Path("runs") / config.stem
         _check_sweep_dir(sweep_dir)
         out_console = console(quiet)
@@ -273,6 +277,8 @@ class _SweepStop(StopFlag):
 
 
 def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, json_) -> None:
+    """Run the trials here; ``sort``: a column of the results (``sort_column``) or None."""
+    from mlpcli import runtable
     from mlpcli import threads as blas
     from mlpcli.files import lock
     from mlpcli.sweep.runner import Sweep, default_threads
@@ -297,7 +303,7 @@ def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, 
         finally:
             display.stop()
     columns, rows = runner.columns(), runner.rows()
-    rows = ranked(rows, columns, sort)
+    rows = ranked(rows, columns, None) if sort is None else runtable.sort_rows(rows, sort)
     print_wide(out, runs_table(columns, rows, f"Sweep {sweep_dir}: {display.counts()}"))
     out.print(f"results: {sweep_dir / 'sweep.csv'}, {sweep_dir / 'sweep.jsonl'}")
     if json_:
@@ -364,6 +370,7 @@ class SweepDisplay:
     def _table(self):
         from rich.table import Table
 
+        from mlpcli import runtable
         from mlpcli.cli.runs import STATUS_STYLE, show
 
         sweep = self.sweep
@@ -372,7 +379,7 @@ class SweepDisplay:
             (c for c in ("val_accuracy", "val_mse", "val_loss") if c in columns), None
         )
         finished = [r for r in rows if r["status"] in ("finished", "early-stopped")]
-        best = ranked(finished, columns, key)[0] if finished and key else None
+        best = runtable.sort_rows(finished, key)[0] if finished and key else None
         title = f"{self.counts()}" + (
             f" · best {best['run']}: {key} {show(key, best.get(key))}" if best else ""
         )

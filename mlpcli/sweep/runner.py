@@ -11,7 +11,9 @@ Restart: a trial whose run finished (all planned epochs, early stopping, or
 diverged) is skipped; one that was interrupted, or killed with a state file
 left, is resumed with ``mlp train CONFIG --resume DIR --set ...`` (so a
 changed config is refused by name, and a raised ``train.epochs`` continues a
-finished run); one whose directory holds no state starts again.
+finished run); one whose directory holds no state starts again. A directory
+holding a run of another config, or one that trained more epochs than the
+trial asks for, is refused (the trial fails, saying why).
 
 Stopping: :meth:`Sweep.interrupt` stops dispatching and sends each running
 trial one SIGINT; they save their state and exit (130), and the sweep ends
@@ -81,7 +83,13 @@ def conflict(run_dir: Path, config: Config) -> str | None:
         return f"{run_dir}/config.yaml: {e}"
     changed = training_changes(saved, config)
     if not changed:
-        return None
+        done = _epochs_run(run_dir)  # a run longer than asked cannot be this trial's
+        if done <= config.train.epochs:
+            return None
+        return (
+            f"{run_dir} holds a run of another config (train.epochs differ: it ran {done} "
+            f"epochs, the trial asks for {config.train.epochs}); remove it or choose another --out"
+        )
     wasted = cosine_ended(saved, config.train.epochs) if changed == ["train.lr.period"] else None
     if wasted:  # the period followed train.epochs, which the trial raised
         return f"{run_dir}: {wasted}; remove it or choose another --out"
@@ -89,6 +97,13 @@ def conflict(run_dir: Path, config: Config) -> str | None:
         f"{run_dir} holds a run of another config ({', '.join(changed[:5])} differ); "
         "remove it or choose another --out"
     )
+
+
+def _epochs_run(run_dir: Path) -> int:
+    """Epochs the run in ``run_dir`` has trained: its summary's count, else its metrics rows."""
+    info = runtable.read_run(run_dir)
+    done = (info.summary or {}).get("epochs_run", info.epochs_done)
+    return done if isinstance(done, int) else 0
 
 
 def train_args(
@@ -306,6 +321,12 @@ def _error_of(out: IO[bytes], err: IO[bytes], code: int) -> str:
     err.seek(0)
     lines = [ln for ln in err.read().decode(errors="replace").splitlines() if ln.strip()]
     return lines[-1].strip() if lines else f"exit code {code}"
+
+
+def possible_columns(trials: Sequence[Trial]) -> list[str]:
+    """Every column a sweep's results can have (:meth:`Sweep.columns` keeps those present)."""
+    swept = list(trials[0].values) if trials else []
+    return ["trial", "run", *swept, "status", *runtable.METRIC_COLUMNS, "warnings", "error"]
 
 
 def default_threads(jobs: int, cores: int) -> int:
