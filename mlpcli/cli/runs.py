@@ -61,11 +61,13 @@ def runs(
         infos = runtable.read_runs(dirs)
         base = dirs[0] if len(dirs) == 1 else None
         columns, rows = runtable.table(infos, base)
+        for r, info in zip(rows, infos):  # for scripts: the directory, usable from here
+            r["path"] = str(info.path)
         rows = ranked(rows, columns, sort)
         if json_:
             emit_json(rows)
         elif csv_:
-            typer.echo(runtable.to_csv(columns, rows), nl=False)
+            typer.echo(runtable.to_csv([*columns, "path"], rows), nl=False)
         out = console(quiet or json_ or csv_)
         if out.quiet:
             return

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import sys
 import time
 from pathlib import Path
@@ -226,11 +227,11 @@ def _write_slurm(path, config, args, trials, sweep_dir, options, out, json_: boo
     from mlpcli.files.atomic import write_output
     from mlpcli.sweep.cluster import slurm_script
 
-    sweep_dir.mkdir(parents=True, exist_ok=True)  # sbatch writes the task logs there
     sweep_args = [str(config.resolve()), *args, "--out", str(sweep_dir.resolve())]
     text = slurm_script(sweep_args, len(trials), sweep_dir, config.stem, options)
+    sweep_dir.mkdir(parents=True, exist_ok=True)  # sbatch writes the task logs there
     write_output(path, text.encode(), inputs=[config])
-    out.print(f"wrote {path}: {len(trials)} array tasks; submit with  sbatch {path}")
+    out.print(f"wrote {path}: {len(trials)} array tasks; submit with  sbatch {shlex.quote(str(path))}")
     if json_:
         emit_json(
             {"slurm_script": str(path), "array_tasks": len(trials), "sweep_dir": str(sweep_dir)}
