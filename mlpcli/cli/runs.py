@@ -127,6 +127,7 @@ STATUS_STYLE = {
     "damaged": "bold red",
     "interrupted": "yellow",
     "running": "cyan",
+    "waiting": "cyan",
     "queued": "dim",
 }
 

@@ -70,8 +70,7 @@ def sbatch_quoted(value: str, what: str) -> str:
     line break is refused."""
     if any(c in value for c in '"\\\n\r'):
         raise UsageError(
-            f"{what} {value!r}: an #SBATCH line cannot hold a double quote, backslash or "
-            "line break"
+            f"{what} {value!r}: an #SBATCH line cannot hold a double quote, backslash or line break"
         )
     return f'"{value}"' if not value or re.search(r"[\s#]", value) else value
 
