@@ -13,11 +13,14 @@ left, is resumed with ``mlp train CONFIG --resume DIR --set ...`` (so a
 changed config is refused by name, and a raised ``train.epochs`` continues a
 finished run); one whose directory holds no state starts again. A directory
 holding a run of another config, or one that trained more epochs than the
-trial asks for, is refused (the trial fails, saying why).
+trial asks for, is refused (the trial fails, saying why). A trial whose run
+another process holds (a ``--trial`` task, a worker a killed sweep left
+running) waits, counted against ``jobs``, until its lock is free, and is then
+planned like any other; every trial is planned again just before it starts.
 
 Stopping: :meth:`Sweep.interrupt` stops dispatching and sends each running
-trial one SIGINT; they save their state and exit (130), and the sweep ends
-with them. The workers run in their own sessions, so a Ctrl-C at the
+trial one SIGINT (SIGTERM for a SIGHUP); they save their state and exit
+(130), and the sweep ends with them. The workers run in their own sessions, so a Ctrl-C at the
 terminal reaches the sweep alone, which forwards exactly one signal.
 """
 
@@ -270,6 +273,7 @@ class Sweep:
         for r in free:
             waiting.remove(r)
         again = [r for r in free if self._settle(r)]
+        waiting += [r for r in free if r.status == WAITING]  # taken again meanwhile
         if free:
             self.on_change(self)
         return again
@@ -309,8 +313,8 @@ class Sweep:
         r.process = r.output = None
         out.close()
         err.close()
-        locks = runtable.locked_files() if code not in _EXIT_STATUS else None
-        if code not in _EXIT_STATUS and runtable.is_locked(r.run_dir / ".lock", locks):
+        lock = r.run_dir / ".lock"
+        if code not in _EXIT_STATUS and runtable.is_locked(lock, runtable.locked_files()):
             r.status, r.error, r.holder = WAITING, None, holder(r.run_dir)
             return True
         self._read(r, None if code in _EXIT_STATUS else "failed")
@@ -388,6 +392,14 @@ def default_threads(jobs: int, cores: int) -> int:
 
 
 __all__ = [
-    *("BUSY", "DONE", "NEW", "OTHER", "RESUME", "WAITING"),
-    *("Sweep", "TrialRun", "default_threads", "plan"),
+    "BUSY",
+    "DONE",
+    "NEW",
+    "OTHER",
+    "RESUME",
+    "WAITING",
+    "Sweep",
+    "TrialRun",
+    "default_threads",
+    "plan",
 ]
