@@ -207,7 +207,7 @@ class Sweep:
         should_stop = should_stop or (lambda: None)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
         queue = [r for r in self.runs if self._settle(r)]
-        waiting = [r for r in self.runs if r.status == WAITING]
+        waiting = [r for r in self.runs if r.action == BUSY]
         self.on_change(self)
         queue.reverse()
         running: list[TrialRun] = []
@@ -223,7 +223,7 @@ class Sweep:
                     r = queue.pop()  # planned again: another process may have taken it since
                     if self._settle(r):
                         running.append(self._start(r))
-                    elif r.status == WAITING:
+                    elif r.action == BUSY:
                         waiting.append(r)
                     self.on_change(self)
                 ended = [r for r in running if r.process.poll() is not None]
@@ -261,6 +261,8 @@ class Sweep:
             r.status, r.error = "failed", conflict(r.run_dir, r.config)
         elif r.action == BUSY:
             r.status, r.error, r.holder = WAITING, None, holder(r.run_dir)
+        else:
+            r.status = "queued"
         return r.action in (NEW, RESUME)
 
     def _released(self, waiting: list[TrialRun]) -> list[TrialRun]:
@@ -273,7 +275,7 @@ class Sweep:
         for r in free:
             waiting.remove(r)
         again = [r for r in free if self._settle(r)]
-        waiting += [r for r in free if r.status == WAITING]  # taken again meanwhile
+        waiting += [r for r in free if r.action == BUSY]  # taken again meanwhile
         if free:
             self.on_change(self)
         return again
