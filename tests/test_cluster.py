@@ -3,6 +3,7 @@
 SLURM_ARRAY_TASK_ID, and submitted to the single-node Slurm of .ci/start-slurm.sh);
 `mlp runs` collects every trial each time."""
 
+import functools
 import json
 import os
 import shlex
@@ -92,6 +93,24 @@ def test_the_sbatch_script_runs_every_trial_over_array_task_ids(write, tmp_path)
     assert res.returncode == 0 and "finished already" in res.stderr
 
 
+def test_sbatch_lines_quote_what_sbatch_would_split(write, tmp_path):
+    config = write("my cfg.yaml", TINY)
+    mlp("sweep", config, *GRID, "--out", "sp ace/100%#1", "--slurm", "job.sbatch",
+        "--sbatch", "comment=a b", cwd=tmp_path)  # fmt: skip
+    lines = (tmp_path / "job.sbatch").read_text().splitlines()
+    out = tmp_path / "sp ace" / "100%%#1"  # a % of the path is not a Slurm pattern
+    assert f'#SBATCH --output="{out}/slurm-%A_%a.out"' in lines
+    assert '#SBATCH --comment="a b"' in lines and "#SBATCH --job-name=sweep-my_cfg" in lines
+    if slurm_ready() is None:  # sbatch itself reads every line (nothing is submitted)
+        res = subprocess.run(["sbatch", "--test-only", "job.sbatch"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert res.returncode == 0, res.stderr
+    res = mlp("sweep", config, *GRID, "--out", 'a"b', "--slurm", "j2.sbatch", cwd=tmp_path,
+              check=False)  # fmt: skip
+    assert res.returncode == 2 and "cannot hold a double quote" in res.stderr
+    assert not (tmp_path / "j2.sbatch").exists() and not (tmp_path / 'a"b').exists()
+
+
 def test_trial_continues_an_interrupted_trial(write, tmp_path):
     config = write("c.yaml", TINY)
     first = mlp("sweep", config, *GRID, "--out", "sw", "--list", cwd=tmp_path).stdout
@@ -105,6 +124,7 @@ def test_trial_continues_an_interrupted_trial(write, tmp_path):
     assert len((out / "metrics.csv").read_text().splitlines()) == 4
 
 
+@functools.cache
 def slurm_ready():
     if shutil.which("sbatch") is None or shutil.which("sinfo") is None:
         return "sbatch not installed (Debian slurm-wlm: .ci/install-system-packages.sh)"

@@ -202,9 +202,14 @@ def test_mlp_runs_csv_and_sort(write, mlp, tmp_path):
     rows = list(csv.DictReader(io.StringIO(res.stdout)))
     assert [r["train.lr.initial"] for r in rows] == ["0.02", "0.1", "0.5"]
     assert list(rows[0])[:3] == ["run", "train.lr.initial", "status"]
+    assert list(rows[0])[-1] == "path" and rows[0]["path"] == str(root / "lr=0.02")
+    short = mlp("runs", root, "--csv", "--sort", "lr.initial")  # the heading the table shows
+    assert short.exit_code == 0, short.stderr
+    assert short.stdout == res.stdout
     res = mlp("runs", root, "--sort", "nonsense")
     assert res.exit_code == 2 and "not a column" in res.stderr
-    assert mlp("runs", tmp_path / "nowhere").exit_code == 2
+    res = mlp("runs", tmp_path / "nowhere")
+    assert res.exit_code == 2 and "nowhere: no such directory" in res.stderr
     res = mlp("runs", root, "--csv", "--json")
     assert res.exit_code == 2 and "--csv and --json both write stdout" in res.stderr
     assert res.json()["exit_code"] == 2
@@ -312,3 +317,27 @@ def test_a_run_directory_given_directly_goes_by_its_name(mlp, tmp_path, write):
     assert [r["run"] for r in mlp("runs", "runs", "--json").json()] == ["quickstart-1"]
     inside = mlp("runs", ".", "--json")  # from the directory holding the runs
     assert [r["run"] for r in inside.json()] == ["runs/quickstart-1"]
+    # `path` is the directory as a path from here: the root as given, joined with the run
+    for given, path in (("runs/quickstart-1", "runs/quickstart-1"), ("runs", "runs/quickstart-1"),
+                        (tmp_path / "runs", str(tmp_path / "runs" / "quickstart-1"))):  # fmt: skip
+        (row,) = mlp("runs", given, "--json").json()
+        assert row["path"] == path
+        assert mlp("eval", row["path"], "--json").exit_code == 0
+
+
+def test_sort_takes_a_heading_or_a_unique_suffix_and_names_an_ambiguous_one():
+    from mlpcli.cli.runs import sort_column
+    from mlpcli.errors import UsageError
+
+    columns = ["run", "train.batch.size", "model.hidden", "data.size", "status", "val_loss"]
+    assert sort_column("hidden", columns) == "model.hidden"  # the headings shown
+    assert sort_column("batch.size", columns) == "train.batch.size"
+    assert sort_column("size", columns) == "data.size"
+    assert sort_column("val_loss", columns) == "val_loss"
+    assert sort_column("train.batch.size", columns) == "train.batch.size"
+    columns = ["run", "train.batch.size", "test.batch.size", "status"]  # shown in full
+    with pytest.raises(UsageError, match=r"--sort batch.size: ambiguous, one of "
+                                         r"train.batch.size, test.batch.size"):  # fmt: skip
+        sort_column("batch.size", columns)
+    with pytest.raises(UsageError, match="not a column"):
+        sort_column("hiden", columns)

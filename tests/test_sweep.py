@@ -1,17 +1,22 @@
 """mlp sweep: expansion (grid, random, seeds), running trials in worker processes,
 restart after an interruption, and trials that diverge or fail without stopping the rest."""
 
+import contextlib
 import csv
 import json
+import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 
 import numpy as np
 import pytest
 from conftest import metrics_rows
 
+from mlpcli import runtable
 from mlpcli.config import load_config, parse_yaml
 from mlpcli.errors import ConfigError
 from mlpcli.sweep.expand import Choice, IntRange, LogUniform, Uniform, expand, spec_from, yaml_text
@@ -80,6 +85,14 @@ def test_random_expansion_is_reproducible_in_range_and_extends_with_more_trials(
         assert cfg.model.hidden[0] == t.values["model.hidden.0"]
 
 
+def test_equal_grid_values_are_one_trial_in_their_first_spelling(write):
+    spec = spec_from(write("c.yaml", TINY), ["train.lr=1,1.0,1e0,true", "model.hidden=[4],[4.0]"])
+    assert [t.swept for t in expand(spec)] == [
+        ["train.lr=1", "model.hidden=[4]"],
+        ["train.lr=true", "model.hidden=[4]"],  # a boolean is not the number 1
+    ]
+
+
 def test_repeated_random_draws_are_run_once(write):
     path = write("c.yaml", TINY)
     trials = expand(spec_from(path, random=["model.hidden.0=int(3, 4)"], trials=30, seed=0))
@@ -137,6 +150,9 @@ sweep:
         (["--grid", "seed=1,2", "--trial", "2"], "--trial 2: the sweep has 2 trials (0–1)"),
         (["--grid", "seed=1,2", "--list", "--dry-run"], "give one of them"),
         (["--grid", "seed=1,2", "--list", "--json"], "--list and --json both write stdout"),
+        (["--grid", "seed=1", "--grid", "seed=2,3"], "--grid seed: given twice on the command"),
+        (["--grid", "seed=1", "--random", "seed=int(1,9)", "--trials", "2"], "given twice"),
+        (["--grid", "seed=1,2", "--sort", "sed"], "--sort sed: not a column of this table"),
     ],
 )
 def test_bad_sweeps_are_refused_before_anything_runs(args, message, write, mlp, tmp_path):
@@ -309,7 +325,12 @@ def test_one_sweep_at_a_time_in_a_directory(write, tmp_path):
 
 def test_a_trial_directory_holding_another_configs_run_is_not_mistaken_for_it(write, mlp):
     path = write("c.yaml", TINY)
-    assert mlp("sweep", path, "--grid", "train.lr=0.1", "--out", "sw").exit_code == 0
+    res = mlp("sweep", path, "--grid", "train.lr=0.1", "--out", "sw", "--sort", "lr")
+    assert res.exit_code == 0, res.stderr  # the heading the sweep's table shows for train.lr
+    res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.epochs=2", "--out", "sw",
+              "--json")  # fmt: skip
+    assert res.exit_code == 1  # a 4-epoch run is not this 2-epoch trial's
+    assert "(train.epochs differ: it ran 4 epochs, the trial asks for 2)" in res.json()[0]["error"]
     res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.batch.size=8",
               "--out", "sw", "--json")  # fmt: skip
     assert res.exit_code == 1
@@ -319,3 +340,142 @@ def test_a_trial_directory_holding_another_configs_run_is_not_mistaken_for_it(wr
     res = mlp("sweep", path, "--grid", "train.lr=0.1", "--set", "train.batch.size=8",
               "--out", "sw", "--trial", "0")  # fmt: skip
     assert res.exit_code == 2 and "holds a run of another config" in res.stderr
+
+
+# -- trials other processes hold, and signals ---------------------------------------------
+
+MLP = [sys.executable, "-m", "mlpcli"]
+#: About 0.3 s of training: a process holding such a run is caught while it holds it.
+SLOW = (
+    TINY.replace("n_samples: 120", "n_samples: 240")
+    .replace("{mode: minibatch, size: 16}", "{mode: stochastic}")
+    .replace("epochs: 4", "epochs: 40")
+)
+
+
+class Lines:
+    """A process's stderr read by a thread; ``expect(text)`` waits, with a deadline, for a
+    line holding ``text``."""
+
+    def __init__(self, proc: subprocess.Popen) -> None:
+        self.lines: queue.Queue = queue.Queue()
+        self.seen: list[str] = []
+        threading.Thread(target=self._read, args=(proc.stderr,), daemon=True).start()
+
+    def _read(self, stream) -> None:
+        for line in stream:
+            self.lines.put(line)
+        self.lines.put(None)
+
+    def expect(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while True:
+            line = self.lines.get(timeout=max(0.0, deadline - time.monotonic()))
+            assert line is not None, f"no line with {text!r} in:\n{''.join(self.seen)}"
+            self.seen.append(line)
+            if text in line:
+                return
+
+    def rest(self) -> str:
+        while (line := self.lines.get(timeout=60)) is not None:
+            self.seen.append(line)
+        return "".join(self.seen)
+
+
+def held(run_dir) -> bool:
+    return runtable.is_locked(run_dir / ".lock", runtable.locked_files())
+
+
+def wait_until(condition, proc, what: str) -> None:
+    deadline = time.monotonic() + 60
+    while not condition():
+        assert proc.poll() is None, f"{what}: the process ended ({proc.returncode})"
+        assert time.monotonic() < deadline, what
+        time.sleep(0.005)
+
+
+def test_a_sweep_waits_for_trials_other_processes_hold(write, tmp_path):
+    """A trial another mlp holds (a worker a killed sweep left behind, a --trial task) is
+    waited for, when the sweep starts or when its turn comes, then planned again: killed
+    unfinished, it is trained; finished by the other process, it is read as it is."""
+    path = write("c.yaml", SLOW)
+    grid = ["--grid", "train.lr=0.2,0.3"]
+    runs = [tmp_path / "sw" / "lr=0.2", tmp_path / "sw" / "lr=0.3"]
+    holders: list[subprocess.Popen] = []
+
+    def hold(i):  # trial i run by another mlp, frozen while it holds the run's lock
+        proc = subprocess.Popen([*MLP, "train", path, "--set", f"train.lr={(0.2, 0.3)[i]}",
+                                 "--out", runs[i], "-q"], cwd=tmp_path)  # fmt: skip
+        holders.append(proc)
+        wait_until(lambda: held(runs[i]), proc, f"trial {i} taken")
+        proc.send_signal(signal.SIGSTOP)
+        assert held(runs[i])  # still training when frozen
+        return proc
+
+    first = hold(0)
+    sweep = subprocess.Popen([*MLP, "sweep", path, *grid, "--out", "sw", "-j", "1", "--json"],
+                             cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             text=True)  # fmt: skip
+    try:
+        lines = Lines(sweep)
+        lines.expect(f"waiting for lr=0.2: another mlp process (pid {first.pid}) has it")
+        second = hold(1)  # trial 1 was planned as new: it is taken before its turn comes
+        first.kill()  # as the OOM killer would: the sweep trains trial 0 itself
+        lines.expect(f"waiting for lr=0.3: another mlp process (pid {second.pid}) has it")
+        second.send_signal(signal.SIGCONT)  # it finishes trial 1 on its own
+        out = sweep.stdout.read()
+        sweep.wait(timeout=60)
+        err = lines.rest()
+    finally:
+        for proc in (*holders, sweep):  # nothing left running or frozen
+            if proc.poll() is None:
+                proc.kill()
+                proc.send_signal(signal.SIGCONT)
+                proc.wait()
+    assert sweep.returncode == 0, err
+    assert second.returncode == 0
+    assert {r["status"] for r in json.loads(out)} == {"finished"}, out
+    assert {r["status"] for r in read_jsonl(tmp_path / "sw" / "sweep.jsonl")} == {"finished"}
+    for run in runs:
+        assert [r[0] for r in metrics_rows(run)[1:]] == [str(e) for e in range(1, 41)]
+
+
+def shared_pending(pid: int) -> int:
+    """The signals sent to process ``pid`` that it has not taken yet (a bit mask)."""
+    try:
+        status = open(f"/proc/{pid}/status").read()
+    except OSError:
+        pytest.skip("no /proc/PID/status on this system")
+    return int(next(ln for ln in status.splitlines() if ln.startswith("ShdPnd:")).split()[1], 16)
+
+
+def test_sighup_stops_a_sweep_like_sigterm_and_a_second_signal_still_writes_results(
+    write, tmp_path
+):
+    endless = TINY.replace("epochs: 4", "epochs: 100000")
+    sweep = subprocess.Popen([*MLP, "sweep", write("c.yaml", endless), "--grid", "seed=1",
+                              "--out", "sw"], cwd=tmp_path, stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, text=True)  # fmt: skip
+    run = tmp_path / "sw" / "seed=1"
+    worker = None
+    try:
+        saved = run / "state.safetensors"  # an epoch saved: the trial is interrupted, not failed
+        wait_until(lambda: held(run) and saved.exists(), sweep, "a worker's first epoch")
+        worker = int((run / ".lock").read_text())
+        os.kill(worker, signal.SIGSTOP)  # it takes what the sweep sends once we let it go
+        sweep.send_signal(signal.SIGHUP)  # the terminal closed
+        term = 1 << (signal.SIGTERM - 1)
+        wait_until(lambda: shared_pending(worker) & term, sweep, "SIGTERM passed on")
+        sweep.send_signal(signal.SIGHUP)  # a second signal: the trial may now exit at once
+        os.kill(worker, signal.SIGCONT)
+        _, err = sweep.communicate(timeout=60)
+    finally:
+        if sweep.poll() is None:
+            sweep.kill()
+        if worker is not None and sweep.returncode != 129:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(worker, signal.SIGKILL)
+    assert sweep.returncode == 129, err  # 128 + SIGHUP
+    assert "interrupted: trials saved" in err
+    (row,) = read_jsonl(tmp_path / "sw" / "sweep.jsonl")
+    assert row["status"] == "interrupted"  # resumable: the same command continues it

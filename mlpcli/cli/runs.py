@@ -20,7 +20,8 @@ SortOption = Annotated[
         "--sort",
         metavar="COLUMN",
         help="Rank by this column, best first: val_accuracy, test_loss, time, a config field "
-        "such as train.lr.initial... (default: validation accuracy or MSE, else the loss).",
+        "such as train.lr.initial or the heading shown for it, lr.initial... (default: "
+        "validation accuracy or MSE, else the loss).",
     ),
 ]
 
@@ -56,15 +57,17 @@ def runs(
             raise UsageError("--csv and --json both write stdout: give one of them")
         for d in dirs:
             if not d.is_dir():
-                raise UsageError(f"{d}: not a directory")
+                raise UsageError(f"{d}: {'not a' if d.exists() else 'no such'} directory")
         infos = runtable.read_runs(dirs)
         base = dirs[0] if len(dirs) == 1 else None
         columns, rows = runtable.table(infos, base)
+        for r, info in zip(rows, infos):  # for scripts: the directory, usable from here
+            r["path"] = str(info.path)
         rows = ranked(rows, columns, sort)
         if json_:
             emit_json(rows)
         elif csv_:
-            typer.echo(runtable.to_csv(columns, rows), nl=False)
+            typer.echo(runtable.to_csv([*columns, "path"], rows), nl=False)
         out = console(quiet or json_ or csv_)
         if out.quiet:
             return
@@ -79,14 +82,38 @@ def runs(
 
 
 def ranked(rows: list[dict], columns: list[str], sort: str | None) -> list[dict]:
-    """The rows best first by ``sort`` (a column), or by the default column."""
+    """The rows best first by ``sort`` (a column or its heading), or by the default column."""
     from mlpcli import runtable
 
-    if sort is not None and sort not in columns:
-        shown = ", ".join(c for c in columns if c != "run")
-        raise UsageError(f"--sort {sort}: not a column of this table ({shown})")
-    key = sort or runtable.default_sort(columns)
+    key = sort_column(sort, columns) or runtable.default_sort(columns)
     return runtable.sort_rows(rows, key) if key else rows
+
+
+def sort_column(sort: str | None, columns: list[str]) -> str | None:
+    """The column ``--sort`` names: a column, the heading the table shows for it
+    (:func:`headings`: ``lr`` for ``train.lr``), or the one column whose dotted name ends
+    with it; refuses anything else, and a suffix several columns end with (naming them)."""
+    if sort is None or sort in columns:
+        return sort
+    by_heading = {h: c for c, h in headings(columns).items()}
+    if sort in by_heading:
+        return by_heading[sort]
+    matches = [c for c in columns if c.endswith("." + sort)]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise UsageError(f"--sort {sort}: ambiguous, one of {', '.join(matches)}")
+    shown = ", ".join(c for c in columns if c != "run")
+    raise UsageError(f"--sort {sort}: not a column of this table ({shown})")
+
+
+def headings(columns: list[str]) -> dict[str, str]:
+    """Column -> the heading the table shows: config fields (between ``run`` and
+    ``status``) by their short names, the others as they are."""
+    from mlpcli.overrides import short_keys
+
+    fields = columns[columns.index("run") + 1 : columns.index("status")]
+    return {**{c: c for c in columns}, **short_keys(fields, set(columns) - set(fields))}
 
 
 #: Columns of the JSON and CSV that the table for people leaves out.
@@ -100,6 +127,7 @@ STATUS_STYLE = {
     "damaged": "bold red",
     "interrupted": "yellow",
     "running": "cyan",
+    "waiting": "cyan",
     "queued": "dim",
 }
 
@@ -109,10 +137,7 @@ def runs_table(columns: list[str], rows: list[dict], title: str) -> Table:
     from rich.table import Table
     from rich.text import Text
 
-    from mlpcli.overrides import short_keys
-
-    fields = columns[columns.index("run") + 1 : columns.index("status")]
-    names = {**{c: c for c in columns}, **short_keys(fields, set(columns) - set(fields))}
+    names = headings(columns)
     shown = [c for c in columns if c not in NOT_SHOWN]
     table = Table(title=title, title_justify="left")
     for c in shown:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import signal
 import sys
 import time
 from pathlib import Path
@@ -20,7 +22,7 @@ from mlpcli.cli.common import (
     emit_json,
     reported_errors,
 )
-from mlpcli.cli.runs import SortOption, print_wide, ranked, runs_table
+from mlpcli.cli.runs import SortOption, print_wide, ranked, runs_table, sort_column
 from mlpcli.errors import ConfigError, UsageError
 
 if TYPE_CHECKING:
@@ -130,6 +132,10 @@ def sweep(
         spec = spec_from(config, grid or [], random or [], trials, seed)
         fixed = set_ or []
         all_trials = expand(spec, fixed)
+        if sort is not None:  # before any trial runs: a typo must not cost a sweep
+            from mlpcli.sweep.runner import possible_columns
+
+            sort = sort_column(sort, possible_columns(all_trials))
         sweep_dir = out or Path("runs") / config.stem
         _check_sweep_dir(sweep_dir)
         out_console = console(quiet)
@@ -222,11 +228,12 @@ def _write_slurm(path, config, args, trials, sweep_dir, options, out, json_: boo
     from mlpcli.files.atomic import write_output
     from mlpcli.sweep.cluster import slurm_script
 
-    sweep_dir.mkdir(parents=True, exist_ok=True)  # sbatch writes the task logs there
     sweep_args = [str(config.resolve()), *args, "--out", str(sweep_dir.resolve())]
     text = slurm_script(sweep_args, len(trials), sweep_dir, config.stem, options)
+    sweep_dir.mkdir(parents=True, exist_ok=True)  # sbatch writes the task logs there
     write_output(path, text.encode(), inputs=[config])
-    out.print(f"wrote {path}: {len(trials)} array tasks; submit with  sbatch {path}")
+    submit = shlex.quote(str(path))
+    out.print(f"wrote {path}: {len(trials)} array tasks; submit with  sbatch {submit}")
     if json_:
         emit_json(
             {"slurm_script": str(path), "array_tasks": len(trials), "sweep_dir": str(sweep_dir)}
@@ -262,17 +269,35 @@ def _one_trial(config, trials, index, sweep_dir, out: Console, json_: bool, quie
 
 class _SweepStop(StopFlag):
     """The first signal stops the sweep (trials save); a second passes on to the trials,
-    which then exit at once, and exits."""
+    which then exit at once, and the sweep still writes its results; a third exits at
+    once. SIGHUP (the terminal closed) stops it as SIGTERM does, exit 129, and silences
+    ``out`` on a terminal: writing to one that is gone would fail."""
 
     sweep: Sweep | None = None
+    out: Console | None = None
+    forced = False
+
+    def __enter__(self) -> _SweepStop:
+        super().__enter__()
+        if signal.getsignal(signal.SIGHUP) != signal.SIG_IGN:  # nohup: keep running
+            self.previous[signal.SIGHUP] = signal.signal(signal.SIGHUP, self._handle)
+        return self
 
     def _handle(self, signum: int, frame: object) -> None:
-        if self.signum is not None and self.sweep is not None:
+        if signum == signal.SIGHUP and self.out is not None and self.out.is_terminal:
+            self.out.quiet = True
+        if self.signum is None:
+            self.signum = signum  # the run loop takes it up
+        elif self.sweep is not None and not self.forced:
+            self.forced = True
             self.sweep.interrupt(signum)
-        super()._handle(signum, frame)
+        else:
+            os._exit(128 + signum)
 
 
 def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, json_) -> None:
+    """Run the trials here; ``sort``: a column of the results (``sort_column``) or None."""
+    from mlpcli import runtable
     from mlpcli import threads as blas
     from mlpcli.files import lock
     from mlpcli.sweep.runner import Sweep, default_threads
@@ -291,13 +316,13 @@ def _run(config, trials, configs, sweep_dir, jobs, threads, sort, out: Console, 
     # One sweep at a time in a directory: two would race on sweep.csv and on each
     # other's trials (a cluster's --trial tasks share it by design and take no lock).
     with lock.held(sweep_dir / ".sweep.lock", UsageError), _SweepStop() as stop:
-        stop.sweep = runner
+        stop.sweep, stop.out = runner, out
         try:
             runner.run(should_stop=lambda: stop.signum)
         finally:
             display.stop()
     columns, rows = runner.columns(), runner.rows()
-    rows = ranked(rows, columns, sort)
+    rows = ranked(rows, columns, None) if sort is None else runtable.sort_rows(rows, sort)
     print_wide(out, runs_table(columns, rows, f"Sweep {sweep_dir}: {display.counts()}"))
     out.print(f"results: {sweep_dir / 'sweep.csv'}, {sweep_dir / 'sweep.jsonl'}")
     if json_:
@@ -316,6 +341,7 @@ class SweepDisplay:
         self.out, self.total, self.sweep_dir, self.sort = out, total, sweep_dir, sort
         self.live = None
         self.reported: set[int] = set()
+        self.waits: set[int] = set()  # trials said to wait for another process
         self.sweep: Sweep | None = None
 
     def counts(self) -> str:
@@ -331,14 +357,20 @@ class SweepDisplay:
         if self.out.is_terminal:
             self._live()
             return
-        for r in sweep.runs:  # plain lines: one per trial that ended
-            if r.status not in ("queued", "running") and r.trial.index not in self.reported:
-                self.reported.add(r.trial.index)
+        for r in sweep.runs:  # plain lines: one per trial that ended, or that waits
+            if r.status == "waiting" and r.trial.index not in self.waits:
+                self.waits.add(r.trial.index)
                 self.out.print(self._line(r))
+            elif r.status not in ("queued", "running", "waiting"):
+                if r.trial.index not in self.reported:
+                    self.reported.add(r.trial.index)
+                    self.out.print(self._line(r))
 
     def _line(self, r) -> str:
         from mlpcli.cli.runs import show
 
+        if r.status == "waiting":
+            return f"waiting for {r.trial.name}: another mlp process (pid {r.holder}) has it"
         done = len(self.reported)
         metric = next(
             (k for k in ("val_accuracy", "val_mse", "val_loss") if r.row.get(k) is not None), None
@@ -364,6 +396,7 @@ class SweepDisplay:
     def _table(self):
         from rich.table import Table
 
+        from mlpcli import runtable
         from mlpcli.cli.runs import STATUS_STYLE, show
 
         sweep = self.sweep
@@ -372,10 +405,14 @@ class SweepDisplay:
             (c for c in ("val_accuracy", "val_mse", "val_loss") if c in columns), None
         )
         finished = [r for r in rows if r["status"] in ("finished", "early-stopped")]
-        best = ranked(finished, columns, key)[0] if finished and key else None
+        best = runtable.sort_rows(finished, key)[0] if finished and key else None
         title = f"{self.counts()}" + (
             f" · best {best['run']}: {key} {show(key, best.get(key))}" if best else ""
         )
+        held = [r for r in sweep.runs if r.status == "waiting"]
+        if held:
+            pids = ", ".join(sorted({r.holder or "unknown" for r in held}))
+            title += f" · waiting for other mlp processes (pid {pids}) to let go of {len(held)}"
         table = Table(title=title, title_justify="left")
         for c in ("trial", "run", "status", "epochs", key or "val_loss", "time"):
             table.add_column(c, justify="left" if c in ("run", "status") else "right")
@@ -383,9 +420,8 @@ class SweepDisplay:
         now = time.monotonic()
         for r in shown:
             running = r.status == "running" and r.started is not None
-            epochs = (
-                f"{r.epochs_done or 0}/{r.planned}" if running else show("", r.row.get("epochs"))
-            )
+            live = running or r.status == "waiting"  # the other process's progress
+            epochs = f"{r.epochs_done or 0}/{r.planned}" if live else show("", r.row.get("epochs"))
             seconds = now - r.started if running else r.row.get("time")
             table.add_row(
                 str(r.trial.index),

@@ -53,13 +53,26 @@ def sbatch_lines(options: Sequence[str]) -> list[str]:
     out = []
     for text in options:
         key, sep, value = text.partition("=")
-        if not _SBATCH_KEY.fullmatch(key) or "\n" in value or "\r" in value:
+        if not _SBATCH_KEY.fullmatch(key):
             raise UsageError(
                 f"--sbatch {text!r}: expected KEY=VALUE with an sbatch option name, "
                 "e.g. partition=debug or time=00:30:00"
             )
+        value = sbatch_quoted(value, f"--sbatch {key}=")
         out.append(f"#SBATCH --{key}" + (f"={value}" if sep else ""))
     return out
+
+
+def sbatch_quoted(value: str, what: str) -> str:
+    """``value`` as sbatch reads it from an ``#SBATCH`` line: in double quotes when it holds
+    a space or a ``#`` (which would end the value, or start a comment). sbatch takes no
+    other quoting (single quotes stay in the value), so a double quote, a backslash or a
+    line break is refused."""
+    if any(c in value for c in '"\\\n\r'):
+        raise UsageError(
+            f"{what} {value!r}: an #SBATCH line cannot hold a double quote, backslash or line break"
+        )
+    return f'"{value}"' if not value or re.search(r"[\s#]", value) else value
 
 
 def slurm_script(
@@ -72,14 +85,17 @@ def slurm_script(
     """
     sweep_dir = Path(sweep_dir).resolve()
     command = shlex.join([*mlp_executable(), "sweep", *sweep_args])
+    job_name = re.sub(r'["\\\s]', "_", f"sweep-{name}")
+    # % starts Slurm's file name patterns (%A, %a): a % of the path itself is %%
+    output = str(sweep_dir).replace("%", "%%") + "/slurm-%A_%a.out"
     return "\n".join(
         [
             "#!/bin/bash",
             f"# mlp sweep as a Slurm job array: task I runs trial I of {n_trials}.",
             "#   sbatch THIS_FILE;  then:  mlp runs " + shlex.quote(str(sweep_dir)),
-            f"#SBATCH --job-name={shlex.quote('sweep-' + name)}",
+            f"#SBATCH --job-name={sbatch_quoted(job_name, 'job name')}",
             f"#SBATCH --array=0-{n_trials - 1}",
-            f"#SBATCH --output={sweep_dir}/slurm-%A_%a.out",
+            f"#SBATCH --output={sbatch_quoted(output, '--out')}",
             *sbatch_lines(options),
             "set -euo pipefail",
             "# BLAS threads: the CPUs Slurm gave this task (1 unless --cpus-per-task says more)",

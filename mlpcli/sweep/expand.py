@@ -19,7 +19,7 @@ as YAML). Draw j of every trial comes from its own stream
 ``default_rng([seed, j])``, so raising ``trials`` keeps the earlier draws.
 Drawn floats are rounded to 5 significant digits (inside their range), so
 names and commands stay readable. Identical trials (a repeated draw) are
-kept once.
+kept once, and so are equal grid values (``1, 1.0``: the first spelling).
 
 A trial is its overrides: the fixed ``--set`` ones, then one ``key=value``
 per swept key (the value written as YAML ``--set`` reads back to the same
@@ -190,14 +190,21 @@ def spec_from(
     data, lines = read_config_file(Path(config))
     _, section = split_sweep(data)
     spec = _from_section(section, f"{config}", lines) if section is not None else Spec()
-    for text in grid:
-        key, values = grid_option(text)
-        spec.grid[key] = _nonempty(values, f"--grid {key}")
-        spec.random.pop(key, None)
-    for text in random:
-        key, dist = random_option(text)
-        spec.random[key] = dist
-        spec.grid.pop(key, None)
+    given: dict[str, str] = {}  # key -> the option that gave it on the command line
+    for option, text in [*(("--grid", t) for t in grid), *(("--random", t) for t in random)]:
+        key, value = grid_option(text) if option == "--grid" else random_option(text)
+        if key in given:  # a second --grid KEY would silently replace the first one's values
+            raise ConfigError(
+                f"{option} {key}: given twice on the command line (also by {given[key]}); "
+                f"give each key once, all its values in one --grid {key}=V1,V2"
+            )
+        given[key] = option
+        if option == "--grid":
+            spec.grid[key] = _nonempty(value, f"--grid {key}")
+            spec.random.pop(key, None)
+        else:
+            spec.random[key] = value
+            spec.grid.pop(key, None)
     if trials is not None:
         spec.trials = trials
     if seed is not None:
@@ -243,9 +250,26 @@ def _from_section(section: Any, source: str, lines: dict) -> Spec:
 
 
 def _nonempty(values: Any, where: str) -> list:
+    """The values, each once: ``1, 1.0, 1e0`` are one value (the first spelling kept)."""
     if not isinstance(values, list) or not values:
         raise ConfigError(f"{where}: must be a non-empty list of values")
-    return values
+    distinct: list = []
+    for v in values:
+        if not any(same_value(v, d) for d in distinct):
+            distinct.append(v)
+    return distinct
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Whether two YAML values are the same setting: numbers by value (``1 == 1.0``, exactly,
+    as Python compares int and float), but a boolean never equal to a number."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, list) and isinstance(b, list):
+        return len(a) == len(b) and all(map(same_value, a, b))
+    if isinstance(a, dict) and isinstance(b, dict):
+        return a.keys() == b.keys() and all(same_value(a[k], b[k]) for k in a)
+    return a == b
 
 
 # -- trials ------------------------------------------------------------------------------

@@ -11,11 +11,16 @@ Restart: a trial whose run finished (all planned epochs, early stopping, or
 diverged) is skipped; one that was interrupted, or killed with a state file
 left, is resumed with ``mlp train CONFIG --resume DIR --set ...`` (so a
 changed config is refused by name, and a raised ``train.epochs`` continues a
-finished run); one whose directory holds no state starts again.
+finished run); one whose directory holds no state starts again. A directory
+holding a run of another config, or one that trained more epochs than the
+trial asks for, is refused (the trial fails, saying why). A trial whose run
+another process holds (a ``--trial`` task, a worker a killed sweep left
+running) waits, counted against ``jobs``, until its lock is free, and is then
+planned like any other; every trial is planned again just before it starts.
 
 Stopping: :meth:`Sweep.interrupt` stops dispatching and sends each running
-trial one SIGINT; they save their state and exit (130), and the sweep ends
-with them. The workers run in their own sessions, so a Ctrl-C at the
+trial one SIGINT (SIGTERM for a SIGHUP); they save their state and exit
+(130), and the sweep ends with them. The workers run in their own sessions, so a Ctrl-C at the
 terminal reaches the sweep alone, which forwards exactly one signal.
 """
 
@@ -41,6 +46,9 @@ from mlpcli.sweep.expand import Trial
 
 #: How a trial that already has a directory continues (OTHER: it holds another config's run).
 NEW, RESUME, DONE, BUSY, OTHER = "new", "resume", "done", "busy", "other"
+#: The status of a trial whose run another process holds (a ``--trial`` task, or a worker
+#: a killed sweep left running): the sweep waits for it to let go, then plans it again.
+WAITING = "waiting"
 #: Exit codes of ``mlp train`` and what they make of a trial.
 _EXIT_STATUS = {0: "finished", 3: "diverged", 130: "interrupted", 143: "interrupted"}
 #: Statuses of a run directory whose training ended on its own (``runtable``).
@@ -81,7 +89,13 @@ def conflict(run_dir: Path, config: Config) -> str | None:
         return f"{run_dir}/config.yaml: {e}"
     changed = training_changes(saved, config)
     if not changed:
-        return None
+        done = _epochs_run(run_dir)  # a run longer than asked cannot be this trial's
+        if done <= config.train.epochs:
+            return None
+        return (
+            f"{run_dir} holds a run of another config (train.epochs differ: it ran {done} "
+            f"epochs, the trial asks for {config.train.epochs}); remove it or choose another --out"
+        )
     wasted = cosine_ended(saved, config.train.epochs) if changed == ["train.lr.period"] else None
     if wasted:  # the period followed train.epochs, which the trial raised
         return f"{run_dir}: {wasted}; remove it or choose another --out"
@@ -89,6 +103,21 @@ def conflict(run_dir: Path, config: Config) -> str | None:
         f"{run_dir} holds a run of another config ({', '.join(changed[:5])} differ); "
         "remove it or choose another --out"
     )
+
+
+def _epochs_run(run_dir: Path) -> int:
+    """Epochs the run in ``run_dir`` has trained: its summary's count, else its metrics rows."""
+    info = runtable.read_run(run_dir)
+    done = (info.summary or {}).get("epochs_run", info.epochs_done)
+    return done if isinstance(done, int) else 0
+
+
+def holder(run_dir: Path) -> str:
+    """The pid the run's lock file names (its holder's), or "unknown"."""
+    try:
+        return (run_dir / ".lock").read_text(errors="replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
 
 
 def train_args(
@@ -132,8 +161,10 @@ class TrialRun:
     trial: Trial
     run_dir: Path
     planned: int  # epochs the trial's config asks for
-    status: str = "queued"  # queued, running, then a runtable status or "failed"
+    config: Config
+    status: str = "queued"  # queued, running or waiting, then a runtable status or "failed"
     action: str = NEW
+    holder: str | None = None  # while waiting: the pid holding the run
     error: str | None = None
     started: float | None = None
     seconds: float | None = None
@@ -160,9 +191,8 @@ class Sweep:
     ) -> None:
         self.config, self.sweep_dir = Path(config).resolve(), Path(sweep_dir)
         self.jobs, self.threads = jobs, threads
-        self.configs = list(configs)
         self.runs = [
-            TrialRun(t, self.sweep_dir / t.name, c.train.epochs) for t, c in zip(trials, configs)
+            TrialRun(t, self.sweep_dir / t.name, c.train.epochs, c) for t, c in zip(trials, configs)
         ]
         self.on_change = on_change or (lambda sweep: None)
         self.stopping: int | None = None
@@ -176,36 +206,37 @@ class Sweep:
         """
         should_stop = should_stop or (lambda: None)
         self.sweep_dir.mkdir(parents=True, exist_ok=True)
-        queue = []
-        for r, config in zip(self.runs, self.configs):
-            r.action = plan(r.run_dir, config)
-            if r.action in (DONE, BUSY):
-                self._read(r, "running" if r.action == BUSY else None)
-            elif r.action == OTHER:
-                r.status, r.error = "failed", conflict(r.run_dir, config)
-            else:
-                queue.append(r)
+        queue = [r for r in self.runs if self._settle(r)]
+        waiting = [r for r in self.runs if r.action == BUSY]
         self.on_change(self)
         queue.reverse()
         running: list[TrialRun] = []
         last_update = time.monotonic()
         try:
-            while running or (queue and self.stopping is None):
+            while running or (self.stopping is None and (queue or waiting)):
                 if self.stopping is None and (signum := should_stop()):
                     self.interrupt(signum)
-                while queue and len(running) < self.jobs and self.stopping is None:
-                    running.append(self._start(queue.pop()))
+                queue += self._released(waiting)
+                # A trial another process holds counts against the jobs: a killed sweep's
+                # orphaned workers still use the cores.
+                while queue and len(running) + len(waiting) < self.jobs and not self.stopping:
+                    r = queue.pop()  # planned again: another process may have taken it since
+                    if self._settle(r):
+                        running.append(self._start(r))
+                    elif r.action == BUSY:
+                        waiting.append(r)
                     self.on_change(self)
                 ended = [r for r in running if r.process.poll() is not None]
                 for r in ended:
                     running.remove(r)
-                    self._finish(r)
+                    if self._finish(r):  # it lost the run's lock to another process
+                        waiting.append(r)
                     self.write_results()
                     self.on_change(self)
                 if not ended:
                     time.sleep(POLL)
                     if time.monotonic() - last_update > 0.5:
-                        self._progress(running)
+                        self._progress([*running, *waiting])
                         self.on_change(self)
                         last_update = time.monotonic()
         finally:
@@ -213,16 +244,52 @@ class Sweep:
                 with contextlib.suppress(ProcessLookupError):
                     r.process.send_signal(signal.SIGTERM)
                 r.process.wait()
+                self._read(r, None)
+            for r in waiting:  # stopped before the other process let go: as they are now
+                self._read(r, None)
             self.write_results()
         return self.runs
+
+    def _settle(self, r: TrialRun) -> bool:
+        """Plan trial ``r`` from its directory now; True when it needs a worker. A
+        finished one is read, one of another config fails, one that another process
+        holds (BUSY) waits."""
+        r.action = plan(r.run_dir, r.config)
+        if r.action == DONE:
+            self._read(r, None)
+        elif r.action == OTHER:
+            r.status, r.error = "failed", conflict(r.run_dir, r.config)
+        elif r.action == BUSY:
+            r.status, r.error, r.holder = WAITING, None, holder(r.run_dir)
+        else:
+            r.status = "queued"
+        return r.action in (NEW, RESUME)
+
+    def _released(self, waiting: list[TrialRun]) -> list[TrialRun]:
+        """The waiting trials whose holder let go, planned again (removed from ``waiting``);
+        those that still need a worker are returned."""
+        if not waiting:
+            return []
+        locks = runtable.locked_files()
+        free = [r for r in waiting if not runtable.is_locked(r.run_dir / ".lock", locks)]
+        for r in free:
+            waiting.remove(r)
+        again = [r for r in free if self._settle(r)]
+        waiting += [r for r in free if r.action == BUSY]  # taken again meanwhile
+        if free:
+            self.on_change(self)
+        return again
 
     def interrupt(self, signum: int = signal.SIGINT) -> None:
         """Stop dispatching; ask every running trial (once) to save and stop."""
         self.stopping = signum
+        # SIGHUP means the sweep's terminal closed; the trials have none (their own
+        # sessions), and SIGTERM is how they are told to save and stop.
+        forward = signal.SIGTERM if signum == signal.SIGHUP else signum
         for r in self.runs:
             if r.process is not None and r.process.poll() is None:
                 with contextlib.suppress(ProcessLookupError):
-                    r.process.send_signal(signum)
+                    r.process.send_signal(forward)
 
     def _start(self, r: TrialRun) -> TrialRun:
         argv = [*python_mlp(), *self.args(r)]
@@ -236,7 +303,9 @@ class Sweep:
     def args(self, r: TrialRun) -> list[str]:
         return train_args(self.config, r.trial, r.run_dir, action=r.action, threads=self.threads)
 
-    def _finish(self, r: TrialRun) -> None:
+    def _finish(self, r: TrialRun) -> bool:
+        """Record how ``r``'s worker ended; True when it failed because another process
+        holds the trial's run (it took it after ``_settle``): ``r`` then waits for it."""
         code = r.process.returncode
         out, err = r.output
         r.seconds = time.monotonic() - r.started
@@ -246,7 +315,12 @@ class Sweep:
         r.process = r.output = None
         out.close()
         err.close()
+        lock = r.run_dir / ".lock"
+        if code not in _EXIT_STATUS and runtable.is_locked(lock, runtable.locked_files()):
+            r.status, r.error, r.holder = WAITING, None, holder(r.run_dir)
+            return True
         self._read(r, None if code in _EXIT_STATUS else "failed")
+        return False
 
     def _read(self, r: TrialRun, status: str | None) -> None:
         """The trial's row from its run directory; ``status`` overrides the directory's."""
@@ -308,9 +382,26 @@ def _error_of(out: IO[bytes], err: IO[bytes], code: int) -> str:
     return lines[-1].strip() if lines else f"exit code {code}"
 
 
+def possible_columns(trials: Sequence[Trial]) -> list[str]:
+    """Every column a sweep's results can have (:meth:`Sweep.columns` keeps those present)."""
+    swept = list(trials[0].values) if trials else []
+    return ["trial", "run", *swept, "status", *runtable.METRIC_COLUMNS, "warnings", "error"]
+
+
 def default_threads(jobs: int, cores: int) -> int:
     """BLAS threads per worker so that jobs × threads does not exceed the cores."""
     return max(1, cores // max(1, jobs))
 
 
-__all__ = ["BUSY", "DONE", "NEW", "OTHER", "RESUME", "Sweep", "TrialRun", "default_threads", "plan"]
+__all__ = [
+    "BUSY",
+    "DONE",
+    "NEW",
+    "OTHER",
+    "RESUME",
+    "WAITING",
+    "Sweep",
+    "TrialRun",
+    "default_threads",
+    "plan",
+]
