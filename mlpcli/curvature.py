@@ -138,6 +138,13 @@ def largest_eigenvalue(
     first = power_iteration(matvec, start, **options)
     if first.converged and first.eigenvalue >= 0:
         return first
+    # Not converged with v still far from an eigenvector: eigenvalues ±a swap places each
+    # step. (Merely slow convergence, λ₂ close to λ₁ > 0, leaves v near one: kept as it is.)
+    mixed = not first.converged and 1.0 - abs(first.eigenvalue) / first.norm > math.sqrt(
+        options.get("tol", TOL)
+    )
+    if not (first.converged or mixed):
+        return first
     sigma = first.eigenvalue if first.converged else -first.norm
     second = power_iteration(matvec, start, shift=sigma, **options)
     best = second if second.eigenvalue >= first.eigenvalue else first
@@ -226,7 +233,8 @@ def measure(
     s_hs = _dot(s, hvp(s))
     adam_eta = _dot(hvp.gradient, s) / s_hs if s_hs > 0 else None
     lr_scale = None if scales is None else list(scales[::2])  # W and b of a layer share one
-    suggested, lam = _layer_scales(layers) if suggest else None, None
+    suggested = _layer_scales(layers) if suggest else None
+    lam = None
     if suggested is not None:  # the blocks are coupled: measure the whole network under them
         tensors = [scale for scale in suggested for _ in (0, 1)]
         lam = _block("all", range(n), hvp, generator, options, tensors).lambda_max

@@ -201,12 +201,8 @@ def check_model(
     """
     rng = rng if rng is not None else np.random.default_rng(0)
     model = objective.model
-    masks = model.dropout_rng.bit_generator.state if model.dropout_rng is not None else None
-
-    def same_masks() -> None:
-        """Dropout draws its masks anew on every forward: differences need the same ones."""
-        if masks is not None:
-            model.dropout_rng.bit_generator.state = masks
+    # Dropout draws its masks anew on every forward: differences need the same ones.
+    same_masks = model.dropout_rewind()
 
     def error(leaf: Node | np.ndarray = x, start: int = 0) -> Node:
         same_masks()

@@ -93,15 +93,13 @@ def scan(
     dropout generator is rewound too: a run's result must not depend on which
     other rates are in the grid). The model is left as it started.
     """
-    params, dropout = exp.model.parameters(), exp.model.dropout_rng
+    params, same_masks = exp.model.parameters(), exp.model.dropout_rewind()
     start = [p.value.copy() for p in params]
-    masks = None if dropout is None else dropout.bit_generator.state
 
     def rewind() -> None:
         for p, w in zip(params, start):
             p.value[...] = w
-        if dropout is not None:
-            dropout.bit_generator.state = masks
+        same_masks()
 
     initial_loss = measure(exp, exp.train)[0]
     points = []

@@ -26,7 +26,7 @@ from mlpcli import build
 from mlpcli.config import Config
 from mlpcli.data.dataset import Columns, Dataset
 from mlpcli.data.loaders import load_idx
-from mlpcli.data.sources import detect_format, read_file
+from mlpcli.data.sources import csv_by_name, read_file
 from mlpcli.data.splits import SplitPlan, plan_splits
 from mlpcli.data.synthetic import GENERATORS, REGRESSION_GENERATORS, BadParameter
 from mlpcli.data.targets import encode_classes, regression_targets
@@ -202,7 +202,7 @@ def named_columns(config: Config) -> bool:
 
 
 def _is_csv(source) -> bool:
-    return hasattr(source, "path") and detect_format(Path(source.path)) == "csv"
+    return hasattr(source, "path") and csv_by_name(Path(source.path))
 
 
 def encode(

@@ -100,6 +100,20 @@ def test_ctrl_c_at_any_moment_of_start_up_is_clean(command, write, tmp_path):
     assert 130 in outcomes
 
 
+def test_a_signal_after_the_json_document_leaves_it_the_only_one(capsys):
+    """eval's document was out when Ctrl-C landed: a second ('interrupted') one followed."""
+    from mlpcli.cli.common import Interrupted, emit_json, reported_errors
+
+    with reported_errors(debug=False, as_json=True):
+        emit_json({"n": 500})
+        raise Interrupted(signal.SIGINT)  # where the handler would raise it
+    assert capsys.readouterr().out == '{"n": 500}\n'
+    with pytest.raises(Exception) as raised, reported_errors(debug=False, as_json=True):
+        raise Interrupted(signal.SIGINT)  # before any document: the error is the document
+    assert getattr(raised.value, "exit_code", None) == 130
+    assert json.loads(capsys.readouterr().out) == {"error": "interrupted", "exit_code": 130}
+
+
 # -- no RuntimeWarning reaches stderr --------------------------------------------------------
 
 

@@ -105,6 +105,16 @@ def test_sbatch_lines_quote_what_sbatch_would_split(write, tmp_path):
         res = subprocess.run(["sbatch", "--test-only", "job.sbatch"], cwd=tmp_path,
                              capture_output=True, text=True, timeout=60)  # fmt: skip
         assert res.returncode == 0, res.stderr
+    mlp("sweep", config, *GRID, "--out", "it's", "--slurm", "j3.sbatch",
+        "--sbatch", "comment=O'Brien", cwd=tmp_path)  # fmt: skip
+    lines = (tmp_path / "j3.sbatch").read_text().splitlines()
+    quoted = tmp_path / "it's"
+    assert f'#SBATCH --output="{quoted}/slurm-%A_%a.out"' in lines
+    assert '#SBATCH --comment="O\'Brien"' in lines  # a bare ' opens a quote for sbatch
+    if slurm_ready() is None:
+        res = subprocess.run(["sbatch", "--test-only", "j3.sbatch"], cwd=tmp_path,
+                             capture_output=True, text=True, timeout=60)  # fmt: skip
+        assert res.returncode == 0, res.stderr
     res = mlp("sweep", config, *GRID, "--out", 'a"b', "--slurm", "j2.sbatch", cwd=tmp_path,
               check=False)  # fmt: skip
     assert res.returncode == 2 and "cannot hold a double quote" in res.stderr

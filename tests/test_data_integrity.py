@@ -331,7 +331,7 @@ def test_idx_edge_shapes_and_ranges_are_named(mlp, tmp_path):
         ('x1,label\n1,"two\nlines"\n', r"line 3: expected 2 columns like the header, found 1; "
          r"a quoted cell that spans lines is not supported"),
         ('x1,label\n"0,5",a\n"1,25",b\n"-2,0",a\n', r"column 'x1': the cells look like "
-         r"numbers with a decimal comma \('-2,0'\); write them with a decimal point"),
+         r"numbers with a decimal comma or a thousands separator \('-2,0'\)"),
     ],
     ids=["semicolons", "trailing comma", "unnamed index", "NA marker", "multi-line cell",
          "decimal comma"],

@@ -147,6 +147,10 @@ def test_power_iteration_is_not_fooled_by_eigenvalues_plus_and_minus_a():
     assert not plain.converged and plain.eigenvalue < 2.9  # the quotient alone looked settled
     found = largest_eigenvalue(matvec, start, tol=1e-9, max_iterations=300)
     assert found.eigenvalue == pytest.approx(3.0, rel=1e-8) and found.converged and found.shifted
+    b = q @ np.diag([3.0, 2.99, 1.0, 0.5, 0.0]) @ q.T  # merely slow: v stays near an eigenvector
+    slow = largest_eigenvalue(lambda v: [b @ v[0]], start, tol=1e-9, max_iterations=50)
+    assert not slow.converged and not slow.shifted and slow.iterations == 50
+    assert 2.9 < slow.eigenvalue <= 3.0
 
 
 def test_lambda_max_at_zero_initial_weights_is_the_dense_hessians(write):

@@ -479,3 +479,20 @@ def test_sighup_stops_a_sweep_like_sigterm_and_a_second_signal_still_writes_resu
     assert "interrupted: trials saved" in err
     (row,) = read_jsonl(tmp_path / "sw" / "sweep.jsonl")
     assert row["status"] == "interrupted"  # resumable: the same command continues it
+
+
+def test_a_trial_another_process_holds_before_its_config_exists_is_busy(tmp_path):
+    """A run still loading its data holds the lock but has no config.yaml yet: not NEW
+    (a worker would lose the lock race and the trial be reported failed)."""
+    import fcntl
+
+    from mlpcli.sweep.runner import BUSY, NEW, plan
+
+    run = tmp_path / "lr=0.1"
+    run.mkdir()
+    (tmp_path / "c.yaml").write_text(TINY)
+    config = load_config(tmp_path / "c.yaml")
+    assert plan(run, config) == NEW
+    with open(run / ".lock", "w") as held:
+        fcntl.flock(held, fcntl.LOCK_EX)
+        assert plan(run, config) == BUSY

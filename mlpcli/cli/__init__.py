@@ -80,6 +80,6 @@ def run(as_json: bool = False) -> int:
         if as_json:
             emit_json({"error": e.format_message(), "exit_code": e.exit_code})
         return e.exit_code
-    if signals.pending:
+    if signals.pending and not common.document_out:  # after the document: the result stands
         return signals.report_unhandled(signals.pending[0], as_json)
     return code if isinstance(code, int) else 0

@@ -85,9 +85,25 @@ def _finite(value: Any) -> Any:
 
 
 def emit_json(document: Any) -> None:
-    """Write exactly one JSON document (and a newline) to stdout."""
-    sys.stdout.write(json.dumps(_finite(document), allow_nan=False) + "\n")
-    sys.stdout.flush()
+    """Write exactly one JSON document (and a newline) to stdout.
+
+    Ctrl-C and SIGTERM wait while it is written (a handler that raised mid-write
+    would leave half a document); once it is out, the command's result stands and
+    a late signal adds nothing (:data:`document_out`), never a second document.
+    """
+    global document_out
+    text = json.dumps(_finite(document), allow_nan=False) + "\n"
+    held = signal.pthread_sigmask(signal.SIG_BLOCK, signals.handled())
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+        document_out = True
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, held)
+
+
+#: Whether this command has written its JSON document (reset by the error boundary).
+document_out = False
 
 
 #: Whether the command line asked for JSON at all, even where an option swallowed it
@@ -171,13 +187,16 @@ def reported_errors(debug: bool, as_json: bool = False, signals: bool = True) ->
     (``np.errstate`` where it checks the results itself), and any other is an
     error with one line, never a RuntimeWarning on stderr.
     """
-    as_json = as_json or json_requested
+    global document_out
+    as_json, document_out = as_json or json_requested, False
     try:
         with _interruptible(signals), _numpy_raises():
             yield
     except (Interrupted, KeyboardInterrupt) as e:
         if debug:
             raise
+        if document_out:  # after the result was written: it stands, as after the command
+            return
         _fail("interrupted", 128 + _interrupted_by(e), as_json)
     except MlpError as e:
         if debug:
@@ -217,7 +236,7 @@ def _fail(message: str, code: int, as_json: bool) -> None:
     from rich.text import Text
 
     console().print(Text("error: ", style="bold red") + Text(message))
-    if as_json:
+    if as_json and not document_out:  # one document on stdout, whatever happens after it
         emit_json({"error": message, "exit_code": code})
     raise typer.Exit(code)
 

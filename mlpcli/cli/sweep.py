@@ -106,7 +106,8 @@ def sweep(
     Finished trials are skipped when the sweep runs again and interrupted ones
     resumed; a failing or diverging trial never stops the others. Writes
     sweep.csv and sweep.jsonl in the sweep directory. Exit 0 done, 1 a trial
-    failed, 2 bad config or usage, 130/143 interrupted (trials saved).
+    failed, 2 bad config or usage, 130/143 interrupted, 129 its terminal closed
+    (trials saved).
 
     Example:  mlp sweep configs/digits-mlp.yaml --grid train.lr=0.01,0.1 -j 2
     """

@@ -357,8 +357,8 @@ def _check_decimal_commas(path: Path, name: str, cells: np.ndarray) -> None:
     if len(cells) and all(_DECIMAL_COMMA.fullmatch(c) for c in cells.tolist()):
         raise DataError(
             f"{path}, column '{name}': the cells look like numbers with a decimal comma "
-            f"({str(cells[0])!r}); write them with a decimal point, or list '{name}' in "
-            "data.categorical if they are categories"
+            f"or a thousands separator ({str(cells[0])!r}); write them with a decimal point "
+            f"and no separator, or list '{name}' in data.categorical if they are categories"
         )
 
 

@@ -39,6 +39,13 @@ def detect_format(path: Path) -> str:
     )
 
 
+def csv_by_name(path: Path) -> bool:
+    """Whether ``path`` reads as CSV by its name alone (.csv, .txt or no extension): for
+    a path a model file names, which is never opened on the model's word."""
+    suffix = path.suffix.lower()
+    return BY_SUFFIX.get(suffix) == "csv" or suffix == ""
+
+
 def read_file(
     path: str | Path,
     *,

@@ -27,7 +27,7 @@ Training and evaluation differ only in dropout, and the caller says which
 from __future__ import annotations
 
 import copy
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from functools import partial
 from typing import Any
 
@@ -149,6 +149,20 @@ class MLP:
     def parameters(self) -> list[Node]:
         """[W₀, b₀, W₁, b₁, …] in layer order."""
         return [p for layer in self.layers for p in (layer.weight, layer.bias)]
+
+    def dropout_rewind(self) -> Callable[[], None]:
+        """A function that puts the dropout stream back where it is now, so that the
+        forwards after each call draw the same masks (finite differences; scan runs from
+        one start). Without dropout it does nothing."""
+        stream = self.dropout_rng
+        if stream is None:
+            return lambda: None
+        state = stream.bit_generator.state
+
+        def rewind() -> None:
+            stream.bit_generator.state = state
+
+        return rewind
 
     def weights(self) -> list[Node]:
         """The weight matrices only (what a regularizer sees unless biases are included)."""

@@ -65,14 +65,15 @@ def sbatch_lines(options: Sequence[str]) -> list[str]:
 
 def sbatch_quoted(value: str, what: str) -> str:
     """``value`` as sbatch reads it from an ``#SBATCH`` line: in double quotes when it holds
-    a space or a ``#`` (which would end the value, or start a comment). sbatch takes no
-    other quoting (single quotes stay in the value), so a double quote, a backslash or a
-    line break is refused."""
+    a space or a ``#`` (which would end the value, or start a comment) or a single quote
+    (which sbatch would take for an opening quote). Inside double quotes sbatch still
+    reads a backslash as an escape, so a double quote, a backslash or a line break is
+    refused."""
     if any(c in value for c in '"\\\n\r'):
         raise UsageError(
             f"{what} {value!r}: an #SBATCH line cannot hold a double quote, backslash or line break"
         )
-    return f'"{value}"' if not value or re.search(r"[\s#]", value) else value
+    return f'"{value}"' if not value or re.search(r"[\s#']", value) else value
 
 
 def slurm_script(

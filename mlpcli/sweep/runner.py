@@ -66,10 +66,10 @@ def plan(run_dir: Path, config: Config) -> str:
     """What a trial's directory needs: NEW, RESUME, DONE, BUSY (another process has it),
     or OTHER (it holds a run of a config that differs from the trial's; :func:`conflict`)."""
     info = runtable.read_run(run_dir, runtable.locked_files()) if run_dir.is_dir() else None
+    if info is not None and info.status == "running":  # even before its config.yaml exists
+        return BUSY
     if info is None or info.config is None:
         return NEW
-    if info.status == "running":
-        return BUSY
     if conflict(run_dir, config):
         return OTHER
     s = info.summary or {}
