@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from mlpcli.config import Config, load_config
-from mlpcli.data.dataset import Columns, Dataset
+from mlpcli.data.dataset import Dataset
 from mlpcli.data.loaders import csv_columns, read_columns, shown
 from mlpcli.data.sources import detect_format, read_file
 from mlpcli.data.targets import encode_classes, regression_targets
@@ -154,10 +154,8 @@ def dataset_for(
     ``targets=False`` (prediction) accepts files without a target. IDX images need
     their ``labels`` file to be evaluated.
     """
-    encoder = saved.model.inputs.encoder
-    text = [] if encoder is None else [n for n, k in zip(encoder.names, encoder.kinds) if k == "t"]
+    encoder, like = saved.model.inputs.encoder, saved.columns
     if path is None:
-        like = Columns(saved.feature_names, saved.target_names, text)
         return checked(saved, held_out_data(run_config(run), like, run))
     path = Path(path)
     target = features = None
@@ -173,7 +171,7 @@ def dataset_for(
         by_name = named_columns(saved.config) or any(f in columns for f in saved.feature_names)
         features = saved.feature_names if by_name else None
     data, _ = read_file(path, dtype=saved.model.dtype, target=target, features=features,
-                        targets=targets, labels=labels, text=text, detect_text=False,
+                        targets=targets, labels=labels, text=like.text, detect_text=False,
                         missing=encoder is not None and encoder.strategy is not None)  # fmt: skip
     data.check_width(len(saved.feature_names))
     return checked(saved, data)

@@ -88,16 +88,17 @@ def graph(
     with reported_errors(debug, json_):
         if dot and json_ and out is None:
             raise ConfigError("--dot and --json both write stdout: give --out FILE for the DOT")
+        inputs = [config] if config is not None else []
         if out is not None:  # before any work: a format we write, never over an input
             from mlpcli.files.atomic import check_output
 
             _out_format(out)
-            check_output(out, inputs=[config] if config is not None else [])
+            check_output(out, inputs=inputs)
         view, source, shown_values = _view(config, set_ or [], batch, values, expr, at)
         title = _title(view, source, batch, shown_values, expr is not None)
         console(quiet).print(_table(view, shown_values, title))
         if dot or out is not None:
-            _write_dot(view, shown_values, out, config)
+            _write_dot(view, shown_values, out, inputs)
         if json_:
             emit_json(
                 {
@@ -188,7 +189,7 @@ def _out_format(out: Path) -> str:
     )
 
 
-def _write_dot(view: GraphView, values: bool, out: Path | None, config: Path | None) -> None:
+def _write_dot(view: GraphView, values: bool, out: Path | None, inputs: list[Path]) -> None:
     import sys
 
     from mlpcli.files.atomic import write_output
@@ -201,4 +202,4 @@ def _write_dot(view: GraphView, values: bool, out: Path | None, config: Path | N
         return
     kind = _out_format(out)
     data = text.encode() if kind == "dot" else render_dot(text, kind)
-    write_output(out, data, inputs=[config] if config is not None else [])
+    write_output(out, data, inputs=inputs)

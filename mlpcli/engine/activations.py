@@ -2,9 +2,9 @@
 
 Where h' is cheaper from the output than from the input (sigmoid, tanh) the
 op keeps the output. ReLU and tanh can run in place (``inplace=True``) on a
-pre-activation array that nobody reads afterwards. The exponentials come
-from ``stable.py``: a pre-activation of ±1000 gives an exact 0 or 1, never a
-warning.
+pre-activation array that nobody reads afterwards. The exponentials are
+those of ``stable.py``: a pre-activation of ±1000 gives an exact 0 or 1,
+never a warning.
 
 The R-operator rules of an elementwise h are R{h(a)} = h'(a) R{a} and
 R{g h'(a)} = R{g} h'(a) + g h''(a) R{a} (:func:`_elementwise`); each op only

@@ -34,10 +34,9 @@ def take(path: Path, error: type[MlpError]) -> int:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
-            holder = os.read(fd, 32).decode(errors="replace").strip() or "unknown"
             os.close(fd)
             raise error(
-                f"{path.parent}: in use by another mlp process (pid {holder}); "
+                f"{path.parent}: in use by another mlp process (pid {holder(path)}); "
                 "wait for it to finish or choose another --out"
             ) from None
         try:
@@ -56,6 +55,21 @@ def take(path: Path, error: type[MlpError]) -> int:
             raise OSError(e.errno, e.strerror, str(path)) from None
         return fd
     raise error(f"{path.parent}: could not take the lock {path}")
+
+
+def holder(path: Path) -> str:
+    """The pid the lock file ``path`` names (its holder's, while held), or "unknown".
+    A symlink is not followed and a FIFO not waited on: only a pid is read."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError:
+        return "unknown"
+    try:
+        return os.read(fd, 32).decode(errors="replace").strip() or "unknown"
+    except OSError:
+        return "unknown"
+    finally:
+        os.close(fd)
 
 
 def release(path: Path, fd: int) -> None:

@@ -23,6 +23,7 @@ import numpy as np
 
 from mlpcli import build
 from mlpcli.config import Config, config_from_json, to_json
+from mlpcli.data.dataset import Columns
 from mlpcli.errors import ModelFileError
 from mlpcli.files.safetensors import read_safetensors, write_safetensors
 from mlpcli.nn.encoding import Encoder
@@ -45,6 +46,14 @@ class SavedModel:
     target_names: list[str]
     path: Path | None = None
     class_weight: np.ndarray | None = None  # c_k of the weighted loss, in class order
+
+    @property
+    def columns(self) -> Columns:
+        """The training header, by which other CSV files are read (the text features:
+        those its encoder one-hot encodes)."""
+        encoder = self.model.inputs.encoder
+        text = [] if encoder is None else encoder.text_names
+        return Columns(self.feature_names, self.target_names, text)
 
 
 def model_tensors(model: MLP, params: list[np.ndarray] | None = None) -> dict[str, np.ndarray]:

@@ -84,6 +84,11 @@ class Encoder:
     def n_outputs(self) -> int:
         return self.kinds.count("n") + sum(map(len, self.categories)) + len(self.indicator)
 
+    @property
+    def text_names(self) -> list[str]:
+        """The names of the text (categorical) columns, in order."""
+        return [n for n, k in zip(self.names, self.kinds) if k == "t"]
+
     def output_names(self) -> list[str]:
         """The encoded columns' names: ``income``, ``region=north``, ``income_missing``."""
         out, cats = [], iter(self.categories)
@@ -188,7 +193,7 @@ class Encoder:
         unseen = (codes < 0) & (values != "")
         if self.unknown[t] == "error" and unseen.any():
             row = int(np.flatnonzero(unseen)[0])
-            column = [n for n, k in zip(self.names, self.kinds) if k == "t"][t]
+            column = self.text_names[t]
             raise UnknownCategory(row, column, str(values[row]), self.categories[t])
         return codes
 
@@ -234,7 +239,7 @@ class Encoder:
 
     def describe(self) -> str:
         """One line for the run header: which columns are categorical, how gaps are filled."""
-        text = [n for n, k in zip(self.names, self.kinds) if k == "t"]
+        text = self.text_names
         parts = []
         if text:
             cats = ", ".join(f"{n} ({len(c)})" for n, c in zip(text, self.categories))

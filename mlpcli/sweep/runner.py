@@ -41,6 +41,7 @@ from typing import IO, Any
 from mlpcli import runtable
 from mlpcli.config import Config, cosine_ended, load_config, training_changes
 from mlpcli.errors import MlpError
+from mlpcli.files import lock
 from mlpcli.files.atomic import atomic_write
 from mlpcli.sweep.expand import Trial
 
@@ -110,14 +111,6 @@ def _epochs_run(run_dir: Path) -> int:
     info = runtable.read_run(run_dir)
     done = (info.summary or {}).get("epochs_run", info.epochs_done)
     return done if isinstance(done, int) else 0
-
-
-def holder(run_dir: Path) -> str:
-    """The pid the run's lock file names (its holder's), or "unknown"."""
-    try:
-        return (run_dir / ".lock").read_text(errors="replace").strip() or "unknown"
-    except OSError:
-        return "unknown"
 
 
 def train_args(
@@ -260,7 +253,7 @@ class Sweep:
         elif r.action == OTHER:
             r.status, r.error = "failed", conflict(r.run_dir, r.config)
         elif r.action == BUSY:
-            r.status, r.error, r.holder = WAITING, None, holder(r.run_dir)
+            r.status, r.error, r.holder = WAITING, None, lock.holder(r.run_dir / ".lock")
         else:
             r.status = "queued"
         return r.action in (NEW, RESUME)
@@ -317,7 +310,7 @@ class Sweep:
         err.close()
         lock = r.run_dir / ".lock"
         if code not in _EXIT_STATUS and runtable.is_locked(lock, runtable.locked_files()):
-            r.status, r.error, r.holder = WAITING, None, holder(r.run_dir)
+            r.status, r.error, r.holder = WAITING, None, lock.holder(r.run_dir / ".lock")
             return True
         self._read(r, None if code in _EXIT_STATUS else "failed")
         return False
